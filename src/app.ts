@@ -1,0 +1,125 @@
+import 'reflect-metadata';
+import type { PgBoss } from 'pg-boss';
+import type pg from 'pg';
+import { Auth, DEVELOPMENT_JWT_SECRET } from './auth/jwt.js';
+import type { Config } from './config/config.js';
+import { AssetRepository } from './db/asset.repository.js';
+import { openOrm, type Orm } from './db/orm.js';
+import { createPool } from './db/pool.js';
+import { AssetEvents } from './events/asset-events.js';
+import { startQueue } from './jobs/queue.js';
+import { startWorker, type RunningWorker } from './jobs/worker.js';
+import type { Logger } from './log.js';
+import { resolveInfrastructure } from './infra.js';
+import { buildAppSchema } from './resolvers/index.js';
+import { type RunningHttp, startHttp } from './server/http.js';
+import { devRoutes } from './server/dev-routes.js';
+import { AssetsService } from './services/assets.service.js';
+import { UploadsService } from './services/uploads.service.js';
+import { Storage } from './storage/s3.js';
+
+export type Role = 'api' | 'worker' | 'all';
+
+export interface RunningApp {
+  url: string;
+  port: number;
+  auth: Auth;
+  storage: Storage;
+  databaseUrl: string;
+  /** Resolves once the app has stopped. */
+  stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/** Starts the roles of one process over PostgreSQL and S3; `stop` undoes it in reverse. */
+export async function startApp(config: Config, role: Role, log: Logger): Promise<RunningApp> {
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      await stop().catch((e) => log.warn({ err: e }, 'error while stopping'));
+    }
+  };
+  try {
+    const infra = await resolveInfrastructure(config, log);
+    stops.push(() => infra.stop());
+
+    const orm: Orm = await openOrm(infra.databaseUrl);
+    stops.push(() => orm.close());
+    const pool: pg.Pool = createPool(infra.databaseUrl);
+    stops.push(() => pool.end());
+    const storage = new Storage(infra.storage);
+    await storage.ensureBucket();
+    stops.push(async () => storage.close());
+
+    const runsWorker = role !== 'api';
+    const boss: PgBoss = await startQueue({
+      databaseUrl: infra.databaseUrl,
+      supervise: runsWorker,
+      jobTimeoutSeconds: config.jobTimeoutSeconds,
+      onError: (e) => log.warn({ err: e }, 'queue error'),
+    });
+    let worker: RunningWorker | null = null;
+    stops.push(() => boss.stop({ graceful: true, timeout: 30_000 }));
+
+    const assets = new AssetRepository(orm);
+    const auth = new Auth(config.authJwtSecret ?? DEVELOPMENT_JWT_SECRET);
+
+    const health = {
+      database: () => assets.ping(),
+      storage: () => storage.ping(),
+      queue: async () => void (await pool.query('select 1 from pgboss.version limit 1')),
+    };
+
+    let events: AssetEvents | null = null;
+    let http: RunningHttp;
+    if (role !== 'worker') {
+      events = new AssetEvents({ databaseUrl: infra.databaseUrl, log });
+      await events.start();
+      stops.push(() => events!.stop());
+      const schema = await buildAppSchema();
+      const baseContext = {
+        assets: new AssetsService(assets, storage, config),
+        uploads: new UploadsService(assets, storage, pool, boss, config),
+        events,
+      };
+      http = await startHttp({
+        host: config.host,
+        port: config.port,
+        production: config.nodeEnv === 'production',
+        explorer: config.graphqlExplorer,
+        graphql: { schema, auth, baseContext },
+        health: { ...health, events: async () => void (events!.isListening || Promise.reject(new Error('not listening'))) },
+        log,
+        extraRoutes: config.nodeEnv === 'production' || config.authJwtSecret ? undefined : devRoutes(auth),
+      });
+    } else {
+      http = await startHttp({
+        host: config.host,
+        port: config.port,
+        production: config.nodeEnv === 'production',
+        explorer: false,
+        graphql: null,
+        health,
+        log,
+      });
+    }
+    stops.push(() => http.close());
+
+    if (runsWorker) {
+      worker = await startWorker({ boss, assets, storage, config, log });
+      // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
+      stops.push(() => worker!.stop());
+    }
+
+    return {
+      url: http.url,
+      port: http.port,
+      auth,
+      storage,
+      databaseUrl: infra.databaseUrl,
+      stop: stopAll,
+    };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}

@@ -1,0 +1,180 @@
+import os from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Every environment variable the service reads, parsed and validated in one
+ * place. Nothing else in the code reads process.env: it receives a Config.
+ * Units are in the names (…Seconds, …Bytes) so a call site cannot mix them.
+ */
+export interface Config {
+  nodeEnv: 'production' | 'development' | 'test';
+  port: number;
+  host: string;
+  /** null: start an embedded PostgreSQL. */
+  databaseUrl: string | null;
+  s3: {
+    /** null: start an embedded S3 server; 'aws': AWS S3 itself. */
+    endpoint: string | null;
+    publicEndpoint: string | null;
+    bucket: string;
+    region: string;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+    forcePathStyle: boolean;
+  };
+  /** null: the development secret (refused in production). */
+  authJwtSecret: string | null;
+  ffmpegPath: string | null;
+  maxUploadBytes: number;
+  maxDurationSeconds: number;
+  jobTimeoutSeconds: number;
+  playbackUrlTtlSeconds: number;
+  uploadUrlTtlSeconds: number;
+  workerConcurrency: number;
+  multipartThresholdBytes: number;
+  multipartPartBytes: number;
+  tmpDir: string;
+  uploadRateLimitPerMinute: number;
+  graphqlExplorer: boolean;
+  /** Where embedded services keep their data. */
+  dataDir: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MIB = 1024 * 1024;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
+
+const bool = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'))
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const url = (what: string) =>
+  z.string().trim().refine((v) => /^(https?|postgres(ql)?):\/\/[^\s]+$/.test(v), `expected ${what}`);
+
+const s3Endpoint = z
+  .string()
+  .trim()
+  .refine((v) => v === 'aws' || /^https?:\/\/[^\s/]+/.test(v), 'expected an http(s):// URL or "aws"');
+
+/** Variable name -> parser. Absent or empty variables take the defaults below. */
+const schema = z.object({
+  NODE_ENV: z.enum(['production', 'development', 'test'], 'expected production, development or test').optional(),
+  PORT: int(0, 65535).optional(),
+  HOST: z.string().trim().min(1).optional(),
+  DATABASE_URL: url('a postgres:// connection string').optional(),
+  S3_ENDPOINT: s3Endpoint.optional(),
+  S3_PUBLIC_ENDPOINT: url('an http(s):// URL').optional(),
+  S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'expected an S3 bucket name (3-63 of a-z 0-9 . -)')
+    .optional(),
+  S3_REGION: z.string().trim().min(1).optional(),
+  S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  S3_FORCE_PATH_STYLE: bool.optional(),
+  AUTH_JWT_SECRET: z.string().min(32, 'expected at least 32 characters (HS256 needs a 256-bit key)').optional(),
+  FFMPEG_PATH: z.string().trim().min(1).optional(),
+  MAX_UPLOAD_BYTES: int(1, 2 ** 31 - 1).optional(),
+  MAX_DURATION_SECONDS: int(1).optional(),
+  JOB_TIMEOUT_SECONDS: int(1).optional(),
+  PLAYBACK_URL_TTL_SECONDS: int(1, 604800).optional(),
+  UPLOAD_URL_TTL_SECONDS: int(1, 604800).optional(),
+  WORKER_CONCURRENCY: int(1, 256).optional(),
+  MULTIPART_THRESHOLD_BYTES: int(5 * MIB).optional(),
+  MULTIPART_PART_BYTES: int(5 * MIB, 5 * 1024 * MIB).optional(),
+  TMPDIR: z.string().trim().min(1).optional(),
+  UPLOAD_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  GRAPHQL_EXPLORER: bool.optional(),
+  DATA_DIR: z.string().trim().min(1).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
+
+/** Names of every variable the service reads (docs and compose checks use it). */
+export const CONFIG_VARIABLES = Object.keys(schema.shape);
+
+/** Pure: environment in, Config out, or a ConfigError naming every bad variable. */
+export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const present = Object.fromEntries(
+    CONFIG_VARIABLES.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
+  );
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${String(i.path[0])}=${JSON.stringify(present[String(i.path[0])])}: ${i.message}`),
+    );
+  }
+  const e = parsed.data;
+  const nodeEnv = e.NODE_ENV ?? 'development';
+  const problems: string[] = [];
+  if (nodeEnv === 'production' && !e.AUTH_JWT_SECRET) {
+    problems.push('AUTH_JWT_SECRET: required when NODE_ENV=production (the development secret would let anyone mint tokens)');
+  }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  if (e.S3_PUBLIC_ENDPOINT && !e.S3_ENDPOINT) {
+    problems.push('S3_PUBLIC_ENDPOINT: only meaningful together with S3_ENDPOINT');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const endpoint = e.S3_ENDPOINT ?? null;
+  return {
+    nodeEnv,
+    port: e.PORT ?? 4000,
+    host: e.HOST ?? '127.0.0.1',
+    databaseUrl: e.DATABASE_URL ?? null,
+    s3: {
+      endpoint,
+      publicEndpoint: e.S3_PUBLIC_ENDPOINT ?? null,
+      bucket: e.S3_BUCKET ?? 'audio',
+      region: e.S3_REGION ?? 'us-east-1',
+      accessKeyId: e.S3_ACCESS_KEY_ID ?? null,
+      secretAccessKey: e.S3_SECRET_ACCESS_KEY ?? null,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? endpoint !== 'aws',
+    },
+    authJwtSecret: e.AUTH_JWT_SECRET ?? null,
+    ffmpegPath: e.FFMPEG_PATH ?? null,
+    maxUploadBytes: e.MAX_UPLOAD_BYTES ?? 1024 * MIB,
+    maxDurationSeconds: e.MAX_DURATION_SECONDS ?? 14400,
+    jobTimeoutSeconds: e.JOB_TIMEOUT_SECONDS ?? 900,
+    playbackUrlTtlSeconds: e.PLAYBACK_URL_TTL_SECONDS ?? 86400,
+    uploadUrlTtlSeconds: e.UPLOAD_URL_TTL_SECONDS ?? 900,
+    workerConcurrency: e.WORKER_CONCURRENCY ?? Math.max(1, os.availableParallelism()),
+    multipartThresholdBytes: e.MULTIPART_THRESHOLD_BYTES ?? 64 * MIB,
+    multipartPartBytes: e.MULTIPART_PART_BYTES ?? 16 * MIB,
+    tmpDir: e.TMPDIR ?? os.tmpdir(),
+    uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE ?? 120,
+    graphqlExplorer: e.GRAPHQL_EXPLORER ?? nodeEnv !== 'production',
+    dataDir: e.DATA_DIR ?? `${cwd}/.data`,
+    logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),
+  };
+}
+
+/** The effective configuration with secrets masked, for --print-config. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  const mask = (v: string | null) => (v ? '***' : v);
+  return {
+    ...config,
+    databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@') ?? null,
+    authJwtSecret: mask(config.authJwtSecret),
+    s3: { ...config.s3, secretAccessKey: mask(config.s3.secretAccessKey) },
+  };
+}

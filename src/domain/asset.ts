@@ -1,0 +1,65 @@
+import { type AssetErrorCode, type AssetStatus } from './asset-status.js';
+
+/**
+ * An asset as the API shows it: what the row holds, minus the envelope and
+ * storage internals. Both the ORM entity and a change event fit this shape.
+ */
+export interface AssetView {
+  id: string;
+  ownerId: string;
+  status: AssetStatus;
+  filename: string;
+  size: number;
+  contentType: string;
+  detectedType: string | null;
+  progress: number | null;
+  durationSeconds: number | null;
+  errorCode: AssetErrorCode | null;
+  errorMessage: string | null;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The row as the `asset_events` trigger sends it (to_jsonb of the row: snake_case). */
+export function assetFromEventPayload(payload: string): AssetView {
+  const r = JSON.parse(payload) as Record<string, unknown>;
+  const str = (k: string) => {
+    if (typeof r[k] !== 'string') throw new Error(`asset event without ${k}`);
+    return r[k] as string;
+  };
+  const numOrNull = (k: string) => (r[k] === null || r[k] === undefined ? null : Number(r[k]));
+  return {
+    id: str('id'),
+    ownerId: str('owner_id'),
+    status: str('status') as AssetStatus,
+    filename: str('filename'),
+    size: Number(r['size']),
+    contentType: str('content_type'),
+    detectedType: (r['detected_type'] as string | null) ?? null,
+    progress: numOrNull('progress'),
+    durationSeconds: numOrNull('duration_seconds'),
+    errorCode: (r['error_code'] as AssetErrorCode | null) ?? null,
+    errorMessage: (r['error_message'] as string | null) ?? null,
+    version: Number(r['version']),
+    createdAt: new Date(str('created_at')),
+    updatedAt: new Date(str('updated_at')),
+  };
+}
+
+/** Opaque pagination cursor: newest first, ties broken by id. */
+export interface Cursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
+}
+
+export function decodeCursor(s: string): Cursor | null {
+  const [iso, id] = Buffer.from(s, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) return null;
+  return { createdAt, id };
+}

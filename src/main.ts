@@ -1,0 +1,76 @@
+import 'reflect-metadata';
+import { parseArgs } from 'node:util';
+import { type Role, startApp } from './app.js';
+import { ConfigError, type Config, describeConfig, parseConfig } from './config/config.js';
+import { createLogger } from './log.js';
+
+// npm scripts run on the Node that the `node` dependency brings; an install
+// with --ignore-scripts silently falls back to the machine's (STACK.md).
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  console.error(
+    `audio-service needs Node.js 24 or newer, this is ${process.versions.node}. ` +
+      'Run it through npm (npm start) after a plain `npm install` (not --ignore-scripts), which brings Node 24.',
+  );
+  process.exit(1);
+}
+
+const ROLES: readonly Role[] = ['api', 'worker', 'all'];
+
+function parseCli(argv: string[]): { role: Role; printConfig: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    options: { role: { type: 'string', default: 'all' }, 'print-config': { type: 'boolean', default: false } },
+    strict: true,
+  });
+  const role = values.role as Role;
+  if (!ROLES.includes(role)) throw new ConfigError([`--role=${values.role}: expected one of ${ROLES.join(', ')}`]);
+  return { role, printConfig: values['print-config'] ?? false };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  let cli: ReturnType<typeof parseCli>;
+  try {
+    cli = parseCli(process.argv.slice(2));
+    config = parseConfig(process.env);
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : e);
+    process.exit(2);
+  }
+  if (cli.printConfig) {
+    console.log(JSON.stringify(describeConfig(config), null, 2));
+    return;
+  }
+  const log = createLogger(config.logLevel);
+  const app = await startApp(config, cli.role, log);
+  if (cli.role !== 'worker') log.info({ url: `${app.url}/graphql` }, 'GraphQL API ready');
+  if (!config.authJwtSecret && config.nodeEnv !== 'production') {
+    const token = await app.auth.sign('dev-user');
+    console.log(
+      `\n  GraphQL:   ${app.url}/graphql\n  Health:    ${app.url}/healthz\n` +
+        `  Dev token (AUTH_JWT_SECRET unset, development secret in use):\n  Authorization: Bearer ${token}\n`,
+    );
+  }
+
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.stop().then(
+      () => process.exit(0),
+      (e) => {
+        log.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

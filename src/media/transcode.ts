@@ -1,0 +1,89 @@
+import { buildTranscodeArgs } from './ffmpeg-args.js';
+import { type FfmpegLimits, type FfmpegResult, runFfmpeg } from './ffmpeg-runner.js';
+import { readTopLevelBoxes, isFaststart } from './mp4-boxes.js';
+import { type Envelope, PeakReducer } from './peaks.js';
+import { createPcmConsumer } from './pcm.js';
+
+export const OUTPUT_SAMPLE_RATE = 44_100;
+
+/** Raised inside the PCM callback to stop ffmpeg the moment the limit is passed. */
+class TooLongError extends Error {}
+
+export interface TranscodeRequest {
+  ffmpegPath: string;
+  inputUrl: string;
+  demuxer: string;
+  outputPath: string;
+  maxDurationSeconds: number;
+  signal: AbortSignal;
+  limits?: FfmpegLimits;
+  stallTimeoutMs?: number;
+  /** Decoded seconds so far and the container's declared duration (if any). */
+  onProgress?: (decodedSeconds: number, declaredSeconds: number | null) => void;
+}
+
+export type TranscodeOutcome =
+  | { kind: 'done'; samples: number; durationSeconds: number; envelope: Envelope }
+  | { kind: 'too-long'; reason: string }
+  | { kind: 'aborted' }
+  | { kind: 'failed'; ffmpeg: FfmpegResult; samples: number };
+
+/**
+ * One ffmpeg process, one decode: the AAC file and the PCM that feeds the
+ * peak reducer come from the same decoded signal. Duration is the decoded
+ * sample count, never a header. A declared duration far over the limit ends
+ * it before anything big is decoded or written.
+ */
+export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutcome> {
+  const reducer = new PeakReducer();
+  const consume = createPcmConsumer(reducer);
+  const maxSamples = r.maxDurationSeconds * OUTPUT_SAMPLE_RATE;
+  const local = new AbortController();
+  const abortLocal = () => local.abort();
+  r.signal.addEventListener('abort', abortLocal, { once: true });
+  let tooLong: string | null = null;
+  let declared: number | null = null;
+
+  try {
+    const result = await runFfmpeg({
+      ffmpegPath: r.ffmpegPath,
+      args: buildTranscodeArgs({
+        inputUrl: r.inputUrl,
+        demuxer: r.demuxer,
+        outputPath: r.outputPath,
+        maxDurationSeconds: r.maxDurationSeconds,
+      }),
+      signal: local.signal,
+      ...(r.limits ? { limits: r.limits } : {}),
+      ...(r.stallTimeoutMs ? { stallTimeoutMs: r.stallTimeoutMs } : {}),
+      onDeclaredDuration: (seconds) => {
+        declared = seconds;
+        // A header may be off by a little (VBR estimates): refuse only far beyond.
+        if (seconds > r.maxDurationSeconds * 1.5 + 5) {
+          tooLong = `declared duration ${seconds.toFixed(0)} s is over the limit of ${r.maxDurationSeconds} s`;
+          local.abort();
+        }
+      },
+      onPcm: (chunk) => {
+        consume(chunk);
+        if (reducer.sampleCount > maxSamples) {
+          throw new TooLongError(`decoded audio passed the limit of ${r.maxDurationSeconds} s`);
+        }
+        r.onProgress?.(reducer.sampleCount / OUTPUT_SAMPLE_RATE, declared);
+      },
+    });
+    if (tooLong) return { kind: 'too-long', reason: tooLong };
+    if (result.aborted) return { kind: 'aborted' };
+    const samples = reducer.sampleCount;
+    // Exit 0 with nothing decoded happens (e.g. a server without Range support).
+    if (result.exitCode !== 0 || samples === 0 || !isFaststart(await readTopLevelBoxes(r.outputPath).catch(() => []))) {
+      return { kind: 'failed', ffmpeg: result, samples };
+    }
+    return { kind: 'done', samples, durationSeconds: samples / OUTPUT_SAMPLE_RATE, envelope: reducer.result() };
+  } catch (e) {
+    if (e instanceof TooLongError) return { kind: 'too-long', reason: e.message };
+    throw e;
+  } finally {
+    r.signal.removeEventListener('abort', abortLocal);
+  }
+}

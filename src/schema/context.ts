@@ -1,0 +1,20 @@
+import type { Viewer } from '../auth/jwt.js';
+import { unauthenticated } from '../domain/errors.js';
+import type { AssetEvents } from '../events/asset-events.js';
+import type { AssetsService } from '../services/assets.service.js';
+import type { UploadsService } from '../services/uploads.service.js';
+
+/** What every resolver gets: the viewer (null: no or bad token) and the services. */
+export interface GraphQLContext {
+  viewer: Viewer | null;
+  /** Why there is no viewer, to answer with when one is required. */
+  authError: Error | null;
+  assets: AssetsService;
+  uploads: UploadsService;
+  events: AssetEvents;
+}
+
+export function requireViewer(ctx: GraphQLContext): Viewer {
+  if (!ctx.viewer) throw ctx.authError ?? unauthenticated();
+  return ctx.viewer;
+}

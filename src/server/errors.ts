@@ -1,0 +1,37 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { ApiError } from '../domain/errors.js';
+
+/**
+ * Maps typed errors to GraphQL errors (extensions.code = contract code) and
+ * hides everything else: an unexpected error never shows its message, stack,
+ * SQL or storage keys to clients in production.
+ */
+export function makeFormatError(options: { production: boolean; onUnexpected: (e: unknown) => void }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    if (original instanceof ApiError) {
+      return {
+        message: original.message,
+        ...(formatted.locations ? { locations: formatted.locations } : {}),
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: original.code, ...original.details },
+      };
+    }
+    const code = formatted.extensions?.['code'];
+    const isGraphQLRequestError =
+      original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
+    if (isGraphQLRequestError) {
+      if (!options.production) return formatted;
+      const { stacktrace: _s, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    options.onUnexpected(original);
+    if (!options.production) return formatted;
+    return {
+      message: 'Internal server error',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
+  };
+}

@@ -1,0 +1,60 @@
+import type { AssetRepository } from '../db/asset.repository.js';
+import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
+import { type AssetView, decodeCursor, encodeCursor } from '../domain/asset.js';
+import { AssetStatus } from '../domain/asset-status.js';
+import { badInput, notFound } from '../domain/errors.js';
+import { validateBars } from '../domain/upload-policy.js';
+import { decodeEnvelope, waveformBars } from '../media/peaks.js';
+import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
+import type { Storage } from '../storage/s3.js';
+
+export interface AssetPage {
+  nodes: AudioAssetEntity[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Reading and deleting a viewer's assets, and what a DONE asset resolves to. */
+export class AssetsService {
+  constructor(
+    private readonly assets: AssetRepository,
+    private readonly storage: Storage,
+    private readonly config: { playbackUrlTtlSeconds: number },
+  ) {}
+
+  get(ownerId: string, id: string): Promise<AudioAssetEntity | null> {
+    return this.assets.findOwned(id, ownerId);
+  }
+
+  async list(ownerId: string, args: { first: number; after: string | null; status: AssetStatus | null }): Promise<AssetPage> {
+    if (!Number.isInteger(args.first) || args.first < 1 || args.first > 100) throw badInput('first must be from 1 to 100', 'first');
+    const after = args.after ? decodeCursor(args.after) : null;
+    if (args.after && !after) throw badInput('after is not a cursor this API returned', 'after');
+    const { nodes, hasNextPage } = await this.assets.listOwned(ownerId, { first: args.first, after, status: args.status });
+    const last = nodes.at(-1);
+    return { nodes, pageInfo: { hasNextPage, endCursor: last ? encodeCursor(last) : null } };
+  }
+
+  /** Removes the row and every object it may have (original, output). */
+  async delete(ownerId: string, id: string): Promise<boolean> {
+    const deleted = await this.assets.deleteOwned(id, ownerId);
+    if (!deleted) throw notFound();
+    await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
+    return true;
+  }
+
+  /** A fresh presigned GET of the M4A, served as audio/mp4 under a server-made name. */
+  async playbackUrl(asset: AssetView): Promise<string | null> {
+    if (asset.status !== AssetStatus.DONE) return null;
+    return this.storage.presignPublicGet(outputKey(asset.id), this.config.playbackUrlTtlSeconds, {
+      contentType: 'audio/mp4',
+      contentDisposition: `inline; filename="${outputDownloadName(asset.id)}"`,
+    });
+  }
+
+  async waveform(asset: AssetView, bars: number): Promise<number[] | null> {
+    validateBars(bars);
+    if (asset.status !== AssetStatus.DONE) return null;
+    const stored = await this.assets.loadEnvelope(asset.id);
+    return stored ? waveformBars(decodeEnvelope(stored), bars) : null;
+  }
+}

@@ -1,0 +1,164 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { AssetRepository } from '../db/asset.repository.js';
+import { ASSET_ERROR_MESSAGES, AssetStatus } from '../domain/asset-status.js';
+import { type AttemptEvent, classifyFfmpegFailure, decide } from '../domain/job-outcome.js';
+import type { Logger } from '../log.js';
+import { detectObjectFileType } from '../media/gate.js';
+import { encodeEnvelope } from '../media/peaks.js';
+import { transcodeAudio } from '../media/transcode.js';
+import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
+import type { Storage } from '../storage/s3.js';
+
+export interface ProcessingConfig {
+  ffmpegPath: string;
+  tmpDir: string;
+  maxDurationSeconds: number;
+  jobTimeoutSeconds: number;
+}
+
+export interface Attempt {
+  assetId: string;
+  retryCount: number;
+  retryLimit: number;
+  /** pg-boss's signal: expiry or shutdown. */
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Thrown to make pg-boss retry the job with backoff. */
+export class RetryableError extends Error {}
+
+/** Progress events at most this often per asset (contract: a few a second). */
+const PROGRESS_INTERVAL_MS = 250;
+
+/**
+ * One processing attempt: gate, transcode, store, finish. Expected endings
+ * are decided by domain/job-outcome.ts; only "retry" escapes as an error.
+ */
+export class ProcessingService {
+  constructor(
+    private readonly assets: AssetRepository,
+    private readonly storage: Storage,
+    private readonly config: ProcessingConfig,
+  ) {}
+
+  async process(a: Attempt): Promise<void> {
+    const asset = await this.assets.findById(a.assetId);
+    if (!asset) return this.removeObjects(a.assetId); // deleted while queued
+    if (asset.status === AssetStatus.DONE) return this.storage.delete(uploadKey(a.assetId)); // finished, original maybe left
+    if (asset.status === AssetStatus.FAILED) return this.removeObjects(a.assetId);
+    const started = await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, {}, [AssetStatus.QUEUED, AssetStatus.PROCESSING]);
+    if (!started) return;
+
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.config.jobTimeoutSeconds * 1000);
+    const signal = AbortSignal.any([a.signal, timeout.signal]);
+    let workDir: string | null = null;
+    try {
+      const event = await this.attempt(a, asset.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
+      if (event) await this.settle(a, timeout.signal.aborted ? { kind: 'timeout' } : event);
+    } catch (e) {
+      if (e instanceof RetryableError) throw e;
+      a.log.error({ err: e }, 'processing attempt failed unexpectedly');
+      await this.settle(a, timeout.signal.aborted ? { kind: 'timeout' } : { kind: 'internal' });
+    } finally {
+      clearTimeout(timer);
+      if (workDir) await rm(workDir, { recursive: true, force: true });
+    }
+  }
+
+  /** Returns the event to settle on, or null when the asset is DONE. */
+  private async attempt(a: Attempt, size: number, signal: AbortSignal, makeWorkDir: () => Promise<string>): Promise<AttemptEvent | null> {
+    const original = uploadKey(a.assetId);
+    let gate;
+    try {
+      gate = await detectObjectFileType((start, end) => this.storage.getRange(original, start, end), size);
+    } catch (e) {
+      a.log.warn({ err: e }, 'could not read the original for the magic-byte check');
+      return { kind: 'storage-unavailable' };
+    }
+    await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, { detectedType: gate.ok ? gate.mime : gate.detected }, [
+      AssetStatus.PROCESSING,
+    ]);
+    if (!gate.ok) {
+      a.log.info({ detected: gate.detected, reason: gate.reason }, 'rejected by the magic-byte gate');
+      return { kind: 'rejected-type' };
+    }
+
+    const dir = await makeWorkDir();
+    const outputPath = path.join(dir, 'output.m4a');
+    const inputUrl = await this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120);
+    let lastProgressAt = 0;
+    const outcome = await transcodeAudio({
+      ffmpegPath: this.config.ffmpegPath,
+      inputUrl,
+      demuxer: gate.demuxer,
+      outputPath,
+      maxDurationSeconds: this.config.maxDurationSeconds,
+      signal,
+      onProgress: (decoded, declared) => {
+        const now = Date.now();
+        if (!declared || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
+        lastProgressAt = now;
+        const progress = Math.min(0.99, Math.round((decoded / declared) * 100) / 100);
+        this.assets.raiseProgress(a.assetId, progress).catch((e) => a.log.warn({ err: e }, 'progress update failed'));
+      },
+    });
+    switch (outcome.kind) {
+      case 'too-long':
+        a.log.info({ reason: outcome.reason }, 'too long');
+        return { kind: 'too-long' };
+      case 'aborted':
+        return { kind: 'aborted' };
+      case 'failed':
+        a.log.info({ exitCode: outcome.ffmpeg.exitCode, signal: outcome.ffmpeg.signal, stderr: outcome.ffmpeg.stderrTail.slice(-1500) }, 'ffmpeg failed');
+        return outcome.samples === 0 && outcome.ffmpeg.exitCode === 0 ? { kind: 'unreadable' } : classifyFfmpegFailure(outcome.ffmpeg);
+    }
+    try {
+      await this.storage.putFile(outputKey(a.assetId), outputPath, {
+        contentType: 'audio/mp4',
+        contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"`,
+      });
+    } catch (e) {
+      a.log.warn({ err: e }, 'storing the output failed');
+      return { kind: 'storage-unavailable' };
+    }
+    // DONE is recorded before the original goes: a crash in between leaves an
+    // original that the next attempt (or the sweep) deletes, never a lost result.
+    const done = await this.assets.moveTo(
+      a.assetId,
+      AssetStatus.DONE,
+      { durationSeconds: outcome.durationSeconds, envelope: encodeEnvelope(outcome.envelope), progress: 1 },
+      [AssetStatus.PROCESSING],
+    );
+    if (!done) {
+      a.log.info('asset deleted while processing: removing what was written');
+      await this.removeObjects(a.assetId);
+      return null;
+    }
+    await this.storage.delete(original);
+    a.log.info({ durationSeconds: outcome.durationSeconds }, 'done');
+    return null;
+  }
+
+  private async settle(a: Attempt, event: AttemptEvent): Promise<void> {
+    const decision = decide(event, a);
+    if (decision.action === 'retry') {
+      a.log.warn({ event: event.kind, retryCount: a.retryCount }, 'attempt failed; will retry');
+      throw new RetryableError(`attempt ended with ${event.kind}; retrying`);
+    }
+    await this.assets.fail(a.assetId, decision.code, ASSET_ERROR_MESSAGES[decision.code], [AssetStatus.PROCESSING]);
+    await this.storage.delete(uploadKey(a.assetId)).catch((e) => a.log.warn({ err: e }, 'could not delete the original'));
+    await this.storage.delete(outputKey(a.assetId)).catch(() => {});
+    a.log.info({ code: decision.code }, 'failed');
+  }
+
+  private async removeObjects(id: string): Promise<void> {
+    await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
+  }
+
+  private makeWorkDir(id: string): Promise<string> {
+    return mkdtemp(path.join(this.config.tmpDir, `audio-job-${id}-`));
+  }
+}

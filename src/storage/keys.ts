@@ -1,0 +1,26 @@
+/**
+ * Storage keys are made from the server's asset id only (contract: Behaviour):
+ * the client's filename never reaches a key or a path.
+ */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function checkId(id: string): string {
+  if (!UUID.test(id)) throw new Error(`not an asset id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+export const UPLOAD_PREFIX = 'uploads/';
+export const OUTPUT_PREFIX = 'audio/';
+
+export const uploadKey = (id: string) => `${UPLOAD_PREFIX}${checkId(id)}`;
+export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
+
+/** The asset id a key belongs to, or null for a key that is none of ours. */
+export function assetIdOfKey(key: string): string | null {
+  const m = /^(?:uploads\/([0-9a-f-]{36})|audio\/([0-9a-f-]{36})\.m4a)$/.exec(key);
+  const id = m?.[1] ?? m?.[2];
+  return id && UUID.test(id) ? id : null;
+}
+
+/** A safe, server-made download name for Content-Disposition. */
+export const outputDownloadName = (id: string) => `audio-${checkId(id)}.m4a`;

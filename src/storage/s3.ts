@@ -1,0 +1,163 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import {
+  CreateBucketCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+export interface StorageOptions {
+  /** Endpoint URL, or null for AWS S3 itself. */
+  endpoint: string | null;
+  /** Endpoint that URLs handed to clients are signed for (SigV4 signs the host). */
+  publicEndpoint: string | null;
+  bucket: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string } | null;
+  forcePathStyle: boolean;
+}
+
+export interface ObjectHead {
+  size: number;
+  contentType: string | null;
+}
+
+function makeClient(endpoint: string | null, o: StorageOptions): S3Client {
+  return new S3Client({
+    region: o.region,
+    ...(endpoint ? { endpoint } : {}),
+    forcePathStyle: o.forcePathStyle,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    // The SDK's default checksums break S3-compatible servers: streamed bodies
+    // are stored with their chunk framing and presigned URLs carry a bogus
+    // checksum (STACK.md). Checksums only where the API requires them.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+const isNotFound = (e: unknown) =>
+  e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
+
+/** Every S3 side effect of the service, behind one small seam. */
+export class Storage {
+  readonly client: S3Client;
+  /** Signs URLs for clients; the same as `client` when there is no public endpoint. */
+  private readonly publicClient: S3Client;
+
+  constructor(readonly options: StorageOptions) {
+    this.client = makeClient(options.endpoint, options);
+    this.publicClient = options.publicEndpoint ? makeClient(options.publicEndpoint, options) : this.client;
+  }
+
+  get bucket(): string {
+    return this.options.bucket;
+  }
+
+  async ensureBucket(): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    }
+  }
+
+  /** A PUT URL that signs Content-Type and Content-Length: a body of another size or type is refused by S3/MinIO. */
+  presignPut(key: string, contentType: string, contentLength: number, ttlSeconds: number, signingDate?: Date): Promise<string> {
+    const cmd = new PutObjectCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ContentLength: contentLength });
+    return getSignedUrl(this.publicClient, cmd, {
+      expiresIn: ttlSeconds,
+      ...(signingDate ? { signingDate } : {}),
+      signableHeaders: new Set(['content-type', 'content-length']),
+    });
+  }
+
+  /** A GET URL for clients (public endpoint), with response headers fixed by the signature. */
+  presignPublicGet(
+    key: string,
+    ttlSeconds: number,
+    response: { contentType?: string; contentDisposition?: string } = {},
+  ): Promise<string> {
+    return getSignedUrl(this.publicClient, this.getCommand(key, response), { expiresIn: ttlSeconds });
+  }
+
+  /** A GET URL for our own processes (internal endpoint), e.g. ffmpeg's input. */
+  presignInternalGet(key: string, ttlSeconds: number): Promise<string> {
+    return getSignedUrl(this.client, this.getCommand(key), { expiresIn: ttlSeconds });
+  }
+
+  private getCommand(key: string, response: { contentType?: string; contentDisposition?: string } = {}) {
+    return new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ...(response.contentType ? { ResponseContentType: response.contentType } : {}),
+      ...(response.contentDisposition ? { ResponseContentDisposition: response.contentDisposition } : {}),
+    });
+  }
+
+  async head(key: string): Promise<ObjectHead | null> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: Number(r.ContentLength ?? 0), contentType: r.ContentType ?? null };
+    } catch (e) {
+      if (isNotFound(e)) return null;
+      throw e;
+    }
+  }
+
+  /** Bytes [start, endInclusive] of an object (fewer when it is shorter). */
+  async getRange(key: string, start: number, endInclusive: number): Promise<Uint8Array> {
+    const r = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${endInclusive}` }),
+    );
+    return r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
+  }
+
+  /** Deletes an object; a missing object is not an error. */
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  async putFile(key: string, path: string, headers: { contentType: string; contentDisposition?: string }): Promise<void> {
+    const { size } = await stat(path);
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: headers.contentType,
+        ...(headers.contentDisposition ? { ContentDisposition: headers.contentDisposition } : {}),
+      }),
+    );
+  }
+
+  /** Every key under a prefix, page by page. */
+  async *listKeys(prefix: string): AsyncGenerator<{ key: string; lastModified: Date | null }> {
+    let token: string | undefined;
+    do {
+      const r = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, lastModified: o.LastModified ?? null };
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async ping(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+  }
+
+  close(): void {
+    this.client.destroy();
+    if (this.publicClient !== this.client) this.publicClient.destroy();
+  }
+}

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
+import { inspectM4a } from '../helpers/inspect-audio.js';
+import { ASSET, COMPLETE, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+
+const SUBSCRIBE = /* GraphQL */ `
+  subscription($id: ID) { assetUpdated(id: $id) { id status progress duration url error { code } } }`;
+
+type Event = { assetUpdated: { id: string; status: string; progress: number | null; duration: number | null; url: string | null; error: { code: string } | null } };
+const ended = (e: Event) => e.assetUpdated.status === 'DONE' || e.assetUpdated.status === 'FAILED';
+
+/** Uploads, subscribes, completes; resolves with the events up to DONE/FAILED. */
+async function processFile(t: TestApp, file: string | Buffer, declared = {}): Promise<{ id: string; events: Event[] }> {
+  const id = await prepareAndPut(t, file, { contentType: 'audio/mpeg', filename: 'upload.mp3', ...declared });
+  const ws = t.ws(await t.token());
+  const sub = collect<Event>(ws, SUBSCRIBE, { id }, ended, 60_000);
+  await sub.ready;
+  const c = await t.gql(COMPLETE, { id });
+  assert.equal(c.errors, undefined, JSON.stringify(c.errors));
+  const events = await sub.done;
+  await ws.dispose();
+  return { id, events };
+}
+
+async function bucketHoldsOnly(t: TestApp, id: string, expected: string[]) {
+  const keys = (await t.s3.listKeys()).filter((k) => k.includes(id));
+  assert.deepEqual(keys, expected);
+}
+
+describe('media worker', () => {
+  let t: TestApp;
+  let dir: string;
+  before(async () => {
+    t = await startTestApp();
+    dir = await mkdtemp(path.join(tmpdir(), 'audio-fixtures-'));
+  });
+  after(async () => {
+    await t?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const formats: [FixtureKind, number][] = [
+    ['ogg-opus', 3],
+    ['webm-opus', 3],
+    ['mp3-cover', 3],
+    ['m4a-moov-end', 3],
+    ['wav', 2],
+    ['flac', 2],
+    ['m4a-6ch', 2],
+    ['wav-8k-mono', 2],
+    ['mp4-video', 2],
+  ];
+  for (const [kind, seconds] of formats) {
+    it(`turns ${kind} into a clean AAC-LC mono 44.1 kHz faststart M4A with an exact duration`, async () => {
+      const file = await makeAudio(dir, { kind, seconds });
+      const { id, events } = await processFile(t, file);
+      const statuses = events.map((e) => e.assetUpdated.status);
+      assert.equal(statuses[0], 'QUEUED', statuses.join());
+      assert.equal(statuses.at(-1), 'DONE', JSON.stringify(events.at(-1)));
+      assert.ok(statuses.slice(1, -1).every((s) => s === 'PROCESSING') && statuses.includes('PROCESSING'), statuses.join());
+      const progress = events.map((e) => e.assetUpdated.progress).filter((p): p is number => p !== null);
+      assert.deepEqual(progress, [...progress].sort((a, b) => a - b), 'progress never goes down');
+
+      const done = events.at(-1)!.assetUpdated;
+      const expected = expectedSamples({ kind, seconds })! / 44100;
+      const slack = sampleSlack({ kind, seconds }) / 44100;
+      assert.ok(done.duration! >= expected - 0.05 && done.duration! <= expected + slack + 0.05, `duration ${done.duration} vs ${expected}`);
+
+      const res = await fetch(done.url!);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('content-type'), 'audio/mp4');
+      const out = path.join(dir, `${kind}.out.m4a`);
+      await writeFile(out, Buffer.from(await res.arrayBuffer()));
+      const info = await inspectM4a(out);
+      assert.equal(info.codec, 'aac');
+      assert.equal(info.profile, 'LC');
+      assert.equal(info.channels, 1);
+      assert.equal(info.sampleRate, 44100);
+      assert.ok(info.bitRate > 40_000 && info.bitRate < 80_000, `bit rate ${info.bitRate}`);
+      assert.ok(info.boxes.indexOf('moov') < info.boxes.indexOf('mdat'), info.boxes.join());
+      await bucketHoldsOnly(t, id, [`audio/${id}.m4a`]);
+      assert.deepEqual(await leftoverTmp(t), []);
+    });
+  }
+
+  it('computes the waveform from the encoded signal: silence, full tone, silence, half tone', async () => {
+    const file = await makeAudio(dir, { kind: 'sequence', seconds: 4 });
+    const { id } = await processFile(t, file, { contentType: 'audio/wav' });
+    const four = await t.gql(ASSET, { id, bars: 4 });
+    assert.deepEqual(four.data.asset.waveform, [0, 100, 0, 50]);
+    const many = (await t.gql(ASSET, { id, bars: 64 })).data.asset.waveform as number[];
+    assert.equal(many.length, 64);
+    assert.ok(many.slice(1, 15).every((v) => v === 0), many.join());
+    assert.ok(many.slice(17, 31).every((v) => v >= 99), many.join());
+    assert.ok(many.slice(33, 47).every((v) => v === 0), many.join());
+    assert.ok(many.slice(49, 63).every((v) => v >= 48 && v <= 52), many.join());
+    const dflt = await t.gql(`query($id: ID!) { asset(id: $id) { waveform } }`, { id });
+    assert.equal(dflt.data.asset.waveform.length, 64);
+    for (const bars of [0, 1025]) {
+      const bad = await t.gql(ASSET, { id, bars });
+      assert.equal(bad.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
+    }
+  });
+
+  describe('hostile and broken files, each named .mp3 and declared audio/mpeg', () => {
+    let requests = 0;
+    let trap: http.Server;
+    let trapUrl = '';
+    before(async () => {
+      trap = http.createServer((_req, res) => {
+        requests++;
+        res.end('#EXTM3U\n');
+      });
+      await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+      trapUrl = `http://127.0.0.1:${(trap.address() as { port: number }).port}/x.mp3`;
+    });
+    after(() => new Promise<void>((r) => trap.close(() => r())));
+
+    const pe = () => {
+      const b = Buffer.alloc(1024);
+      b.write('MZ', 0);
+      b.writeUInt32LE(0x80, 0x3c);
+      b.write('PE\0\0', 0x80, 'binary');
+      return b;
+    };
+    const text = (s: string) => Buffer.from(s);
+    const hostile: [string, () => Buffer | Promise<Buffer>, string][] = [
+      ['a Windows executable', pe, 'REJECTED_FILE_TYPE'],
+      ['an ELF binary', () => Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(1000)]), 'REJECTED_FILE_TYPE'],
+      ['a PHP script', () => text('<?php system($_GET["c"]); ?>\n'.repeat(20)), 'REJECTED_FILE_TYPE'],
+      ['a shell script', () => text('#!/bin/sh\nrm -rf /\n'.repeat(20)), 'REJECTED_FILE_TYPE'],
+      ['an HTML page', () => text('<!doctype html><html><script>alert(1)</script></html>'.repeat(10)), 'REJECTED_FILE_TYPE'],
+      ['an SVG image', () => text('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'.repeat(5)), 'REJECTED_FILE_TYPE'],
+      ['an m3u8 playlist pointing at /etc/passwd', () => text('#EXTM3U\n#EXTINF:10,\nfile:///etc/passwd\n'), 'REJECTED_FILE_TYPE'],
+      ['an m3u8 playlist pointing at a loopback server', () => text(`#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\n${trapUrl}\n#EXT-X-ENDLIST\n`), 'REJECTED_FILE_TYPE'],
+      ['an ffconcat list', () => text(`ffconcat version 1.0\nfile ${trapUrl}\nfile /etc/passwd\n`), 'REJECTED_FILE_TYPE'],
+      ['a PNG image', () => Buffer.concat([Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex'), Buffer.alloc(500)]), 'REJECTED_FILE_TYPE'],
+      ['a PDF', () => text('%PDF-1.7\n1 0 obj\n<<>>\nendobj\n'.repeat(10)), 'REJECTED_FILE_TYPE'],
+      ['a ZIP archive', () => Buffer.concat([Buffer.from('504b0304140000000800', 'hex'), Buffer.alloc(500)]), 'REJECTED_FILE_TYPE'],
+    ];
+    for (const [name, make, code] of hostile) {
+      it(`rejects ${name} with ${code}, deletes it and leaves nothing behind`, async () => {
+        const { id, events } = await processFile(t, await make());
+        const last = events.at(-1)!.assetUpdated;
+        assert.equal(last.status, 'FAILED');
+        assert.equal(last.error?.code, code);
+        await bucketHoldsOnly(t, id, []);
+        assert.deepEqual(await leftoverTmp(t), []);
+        assert.equal(requests, 0, 'nothing may reach the loopback server');
+      });
+    }
+
+    const broken: [FixtureKind, string[]][] = [
+      ['random-bytes', ['REJECTED_FILE_TYPE']],
+      ['mp3-garbage', ['UNREADABLE_AUDIO', 'REJECTED_FILE_TYPE']],
+      ['m4a-truncated', ['UNREADABLE_AUDIO']],
+      ['mp4-video-only', ['UNREADABLE_AUDIO']],
+    ];
+    for (const [kind, codes] of broken) {
+      it(`ends ${kind} FAILED ${codes.join(' or ')} with nothing left`, async () => {
+        const file = await makeAudio(dir, { kind, seconds: 2 });
+        const { id, events } = await processFile(t, file);
+        const last = events.at(-1)!.assetUpdated;
+        assert.equal(last.status, 'FAILED');
+        assert.ok(codes.includes(last.error!.code), last.error!.code);
+        await bucketHoldsOnly(t, id, []);
+        assert.deepEqual(await leftoverTmp(t), []);
+      });
+    }
+  });
+});

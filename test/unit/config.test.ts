@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { CONFIG_VARIABLES, ConfigError, describeConfig, parseConfig } from '../../src/config/config.js';
+
+const errorOf = (env: Record<string, string>) => {
+  try {
+    parseConfig(env);
+  } catch (e) {
+    assert.ok(e instanceof ConfigError);
+    return e.message;
+  }
+  assert.fail('expected a ConfigError');
+};
+
+describe('config', () => {
+  it('gives the contract defaults for an empty environment', () => {
+    const c = parseConfig({}, '/srv/app');
+    assert.equal(c.port, 4000);
+    assert.equal(c.host, '127.0.0.1');
+    assert.equal(c.databaseUrl, null);
+    assert.equal(c.s3.endpoint, null);
+    assert.equal(c.s3.bucket, 'audio');
+    assert.equal(c.s3.region, 'us-east-1');
+    assert.equal(c.s3.forcePathStyle, true);
+    assert.equal(c.maxUploadBytes, 1073741824);
+    assert.equal(c.maxDurationSeconds, 14400);
+    assert.equal(c.jobTimeoutSeconds, 900);
+    assert.equal(c.playbackUrlTtlSeconds, 86400);
+    assert.equal(c.uploadUrlTtlSeconds, 900);
+    assert.equal(c.multipartThresholdBytes, 67108864);
+    assert.equal(c.multipartPartBytes, 16777216);
+    assert.equal(c.uploadRateLimitPerMinute, 120);
+    assert.equal(c.nodeEnv, 'development');
+    assert.equal(c.graphqlExplorer, true);
+    assert.equal(c.dataDir, '/srv/app/.data');
+    assert.ok(c.workerConcurrency >= 1);
+  });
+
+  it('reads every variable it documents', () => {
+    const c = parseConfig({
+      PORT: '8080',
+      HOST: '0.0.0.0',
+      DATABASE_URL: 'postgres://u:p@db:5432/audio',
+      S3_ENDPOINT: 'http://minio:9000',
+      S3_PUBLIC_ENDPOINT: 'http://localhost:9000',
+      S3_BUCKET: 'my-bucket',
+      S3_REGION: 'eu-west-1',
+      S3_ACCESS_KEY_ID: 'key',
+      S3_SECRET_ACCESS_KEY: 'secret',
+      S3_FORCE_PATH_STYLE: 'false',
+      AUTH_JWT_SECRET: 'x'.repeat(32),
+      FFMPEG_PATH: '/usr/bin/ffmpeg',
+      MAX_UPLOAD_BYTES: '1000',
+      MAX_DURATION_SECONDS: '60',
+      JOB_TIMEOUT_SECONDS: '30',
+      PLAYBACK_URL_TTL_SECONDS: '600',
+      UPLOAD_URL_TTL_SECONDS: '120',
+      WORKER_CONCURRENCY: '3',
+      MULTIPART_THRESHOLD_BYTES: String(6 * 1024 * 1024),
+      MULTIPART_PART_BYTES: String(5 * 1024 * 1024),
+      TMPDIR: '/scratch',
+      UPLOAD_RATE_LIMIT_PER_MINUTE: '5',
+      NODE_ENV: 'production',
+    });
+    assert.equal(c.port, 8080);
+    assert.equal(c.s3.publicEndpoint, 'http://localhost:9000');
+    assert.equal(c.s3.forcePathStyle, false);
+    assert.equal(c.maxDurationSeconds, 60);
+    assert.equal(c.workerConcurrency, 3);
+    assert.equal(c.tmpDir, '/scratch');
+    assert.equal(c.graphqlExplorer, false);
+  });
+
+  it('turns path-style off by default for AWS itself', () => {
+    assert.equal(parseConfig({ S3_ENDPOINT: 'aws' }).s3.forcePathStyle, false);
+  });
+
+  it('names the variable and what was expected for a bad value', () => {
+    assert.match(errorOf({ PORT: 'eighty' }), /PORT="eighty": expected a whole number/);
+    assert.match(errorOf({ PORT: '70000' }), /PORT="70000": expected at most 65535/);
+    assert.match(errorOf({ MULTIPART_PART_BYTES: '1024' }), /MULTIPART_PART_BYTES="1024": expected at least 5242880/);
+    assert.match(errorOf({ S3_ENDPOINT: 'minio:9000' }), /S3_ENDPOINT="minio:9000": expected an http\(s\):\/\/ URL or "aws"/);
+    assert.match(errorOf({ S3_FORCE_PATH_STYLE: 'maybe' }), /S3_FORCE_PATH_STYLE="maybe": expected true or false/);
+    assert.match(errorOf({ NODE_ENV: 'staging' }), /NODE_ENV="staging"/);
+    assert.match(errorOf({ JOB_TIMEOUT_SECONDS: '0' }), /JOB_TIMEOUT_SECONDS="0": expected at least 1/);
+  });
+
+  it('reports every bad variable at once', () => {
+    const message = errorOf({ PORT: 'x', MAX_UPLOAD_BYTES: '-1' });
+    assert.match(message, /PORT/);
+    assert.match(message, /MAX_UPLOAD_BYTES/);
+  });
+
+  it('refuses production without AUTH_JWT_SECRET', () => {
+    assert.match(errorOf({ NODE_ENV: 'production' }), /AUTH_JWT_SECRET: required when NODE_ENV=production/);
+  });
+
+  it('refuses half a pair of S3 credentials and a short JWT secret', () => {
+    assert.match(errorOf({ S3_ACCESS_KEY_ID: 'k' }), /set both or neither/);
+    assert.match(errorOf({ AUTH_JWT_SECRET: 'short' }), /AUTH_JWT_SECRET/);
+  });
+
+  it('masks secrets when describing the configuration', () => {
+    const c = parseConfig({
+      AUTH_JWT_SECRET: 'y'.repeat(40),
+      S3_ENDPOINT: 'http://s3:9000',
+      S3_ACCESS_KEY_ID: 'AKIA',
+      S3_SECRET_ACCESS_KEY: 'very-secret',
+      DATABASE_URL: 'postgres://app:pa55word@db/audio',
+    });
+    const text = JSON.stringify(describeConfig(c));
+    assert.ok(!text.includes('very-secret') && !text.includes('pa55word') && !text.includes('y'.repeat(40)), text);
+    assert.match(text, /postgres:\/\/app:\*\*\*@db\/audio/);
+  });
+
+  it('never throws anything but a ConfigError, whatever the environment holds', () => {
+    const value = fc.oneof(fc.string(), fc.integer().map(String), fc.constantFrom('', ' ', 'true', '-1', '1e9', 'http://x'));
+    fc.assert(
+      fc.property(fc.dictionary(fc.constantFrom(...CONFIG_VARIABLES), value), (env) => {
+        try {
+          const c = parseConfig(env);
+          assert.ok(c.port >= 0 && c.port <= 65535);
+          assert.ok(c.maxUploadBytes > 0 && c.multipartPartBytes >= 5 * 1024 * 1024);
+        } catch (e) {
+          assert.ok(e instanceof ConfigError, String(e));
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
