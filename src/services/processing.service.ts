@@ -50,25 +50,46 @@ export class ProcessingService {
     if (asset.status === AssetStatus.FAILED) return this.removeObjects(a.assetId);
     const started = await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, {}, [AssetStatus.QUEUED, AssetStatus.PROCESSING]);
     if (!started) return;
+    // A previous attempt stored the output and recorded the result, then died.
+    if (started.durationSeconds !== null && (await this.storage.head(outputKey(a.assetId)))) return this.finish(a);
 
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.config.jobTimeoutSeconds * 1000);
     const signal = AbortSignal.any([a.signal, timeout.signal]);
     let workDir: string | null = null;
+    let event: AttemptEvent | null;
     try {
-      const event = await this.attempt(a, asset.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
-      if (event) await this.settle(a, timeout.signal.aborted ? { kind: 'timeout' } : event);
+      event = await this.attempt(a, asset.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
     } catch (e) {
-      if (e instanceof RetryableError) throw e;
       a.log.error({ err: e }, 'processing attempt failed unexpectedly');
-      await this.settle(a, timeout.signal.aborted ? { kind: 'timeout' } : { kind: 'internal' });
+      event = { kind: 'internal' };
     } finally {
       clearTimeout(timer);
+      // Before anything is published: an ended asset never has temp files.
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
+    if (timeout.signal.aborted && event) event = { kind: 'timeout' };
+    if (event) await this.settle(a, event);
+    else await this.finish(a);
   }
 
-  /** Returns the event to settle on, or null when the asset is DONE. */
+  /**
+   * The result is stored and recorded; the original goes before DONE is
+   * published, so a DONE asset has nothing but its M4A (contract). A crash in
+   * between is finished by the next attempt (see `process`).
+   */
+  private async finish(a: Attempt): Promise<void> {
+    await this.storage.delete(uploadKey(a.assetId));
+    const done = await this.assets.moveTo(a.assetId, AssetStatus.DONE, { progress: 1 }, [AssetStatus.PROCESSING]);
+    if (!done) {
+      a.log.info('asset deleted while processing: removing what was written');
+      await this.removeObjects(a.assetId);
+      return;
+    }
+    a.log.info({ durationSeconds: done.durationSeconds }, 'done');
+  }
+
+  /** Returns the event to settle on, or null when the result is stored and recorded. */
   private async attempt(a: Attempt, size: number, signal: AbortSignal, makeWorkDir: () => Promise<string>): Promise<AttemptEvent | null> {
     const original = uploadKey(a.assetId);
     let gate;
@@ -124,21 +145,16 @@ export class ProcessingService {
       a.log.warn({ err: e }, 'storing the output failed');
       return { kind: 'storage-unavailable' };
     }
-    // DONE is recorded before the original goes: a crash in between leaves an
-    // original that the next attempt (or the sweep) deletes, never a lost result.
-    const done = await this.assets.moveTo(
+    const recorded = await this.assets.moveTo(
       a.assetId,
-      AssetStatus.DONE,
-      { durationSeconds: outcome.durationSeconds, envelope: encodeEnvelope(outcome.envelope), progress: 1 },
+      AssetStatus.PROCESSING,
+      { durationSeconds: outcome.durationSeconds, envelope: encodeEnvelope(outcome.envelope) },
       [AssetStatus.PROCESSING],
     );
-    if (!done) {
+    if (!recorded) {
       a.log.info('asset deleted while processing: removing what was written');
       await this.removeObjects(a.assetId);
-      return null;
     }
-    await this.storage.delete(original);
-    a.log.info({ durationSeconds: outcome.durationSeconds }, 'done');
     return null;
   }
 
@@ -148,9 +164,9 @@ export class ProcessingService {
       a.log.warn({ event: event.kind, retryCount: a.retryCount }, 'attempt failed; will retry');
       throw new RetryableError(`attempt ended with ${event.kind}; retrying`);
     }
+    // Objects go first: a subscriber that sees FAILED finds nothing left.
+    await this.removeObjects(a.assetId).catch((e) => a.log.warn({ err: e }, 'could not delete the stored objects'));
     await this.assets.fail(a.assetId, decision.code, ASSET_ERROR_MESSAGES[decision.code], [AssetStatus.PROCESSING]);
-    await this.storage.delete(uploadKey(a.assetId)).catch((e) => a.log.warn({ err: e }, 'could not delete the original'));
-    await this.storage.delete(outputKey(a.assetId)).catch(() => {});
     a.log.info({ code: decision.code }, 'failed');
   }
 

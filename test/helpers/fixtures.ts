@@ -97,12 +97,14 @@ function sine(seconds: number, frequency: number, rate = 44_100): string[] {
 }
 
 function sequenceSource(seconds: number, frequency: number): string[] {
-  const segment = seconds / 4;
+  // Segment edges by sample index (n), not time, so a caller can put them
+  // exactly on envelope bucket edges (e.g. 179200 samples: 4 x 44800 = 4 x 1400 x 32).
+  const segment = Math.round((seconds * 44_100) / 4);
   const [, full, , half] = SEQUENCE_AMPLITUDES;
   const tone = (amplitude: number): string => `${amplitude}*sin(2*PI*${frequency}*t)`;
   const expr =
-    `if(lt(t,${segment}),0,if(lt(t,${2 * segment}),${tone(full)},` +
-    `if(lt(t,${3 * segment}),0,${tone(half)})))`;
+    `if(lt(n,${segment}),0,if(lt(n,${2 * segment}),${tone(full)},` +
+    `if(lt(n,${3 * segment}),0,${tone(half)})))`;
   return ['-f', 'lavfi', '-i', `aevalsrc='${expr}':sample_rate=44100:duration=${seconds}`];
 }
 

@@ -89,9 +89,12 @@ describe('media worker', () => {
   }
 
   it('computes the waveform from the encoded signal: silence, full tone, silence, half tone', async () => {
-    const file = await makeAudio(dir, { kind: 'sequence', seconds: 4 });
+    // 179200 samples: each segment is 44800 = 1400 envelope buckets of 32
+    // samples, so bar edges fall on bucket edges and no snapping blurs them.
+    const file = await makeAudio(dir, { kind: 'sequence', seconds: 179_200 / 44_100 });
     const { id } = await processFile(t, file, { contentType: 'audio/wav' });
     const four = await t.gql(ASSET, { id, bars: 4 });
+    assert.equal(four.data.asset.duration, 179_200 / 44_100);
     assert.deepEqual(four.data.asset.waveform, [0, 100, 0, 50]);
     const many = (await t.gql(ASSET, { id, bars: 64 })).data.asset.waveform as number[];
     assert.equal(many.length, 64);
