@@ -14,6 +14,7 @@ import { resolveInfrastructure } from './infra.js';
 import { buildAppSchema } from './resolvers/index.js';
 import { type RunningHttp, startHttp } from './server/http.js';
 import { devRoutes } from './server/dev-routes.js';
+import { webRoutes } from './server/web.js';
 import { AssetsService } from './services/assets.service.js';
 import { UploadsService } from './services/uploads.service.js';
 import { Storage } from './storage/s3.js';
@@ -89,7 +90,11 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         graphql: { schema, auth, baseContext },
         health: { ...health, events: async () => void (events!.isListening || Promise.reject(new Error('not listening'))) },
         log,
-        extraRoutes: config.nodeEnv === 'production' || config.authJwtSecret ? undefined : devRoutes(auth),
+        extraRoutes: (app) => {
+          // Development tokens only where the development secret is in use.
+          if (config.nodeEnv !== 'production' && !config.authJwtSecret) devRoutes(auth)(app);
+          webRoutes({ explorer: config.graphqlExplorer, production: config.nodeEnv === 'production' })(app);
+        },
       });
     } else {
       http = await startHttp({

@@ -1,4 +1,4 @@
-import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { notFound } from '../domain/errors.js';
 import { AudioAssetType } from '../schema/asset.type.js';
 import { type GraphQLContext, requireViewer } from '../schema/context.js';
@@ -8,25 +8,28 @@ import { isUuid } from './asset.resolver.js';
 @Resolver()
 export class UploadResolver {
   @Mutation(() => PreparedUpload, { description: 'Create an asset and get a presigned URL to upload its original to.' })
-  async prepareAudioUpload(
-    @Arg('input', () => PrepareAudioUploadInput) input: PrepareAudioUploadInput,
-    @Ctx() ctx: GraphQLContext,
-  ) {
+  prepareAudioUpload(@Arg('input', () => PrepareAudioUploadInput) input: PrepareAudioUploadInput, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
-    const prepared = await ctx.uploads.prepare(viewer.id, input);
-    return { ...prepared, multipart: null };
+    return ctx.uploads.prepare(viewer.id, input);
+  }
+
+  @Mutation(() => PreparedUpload, {
+    description:
+      'New upload URL(s) for an upload still AWAITING_UPLOAD, e.g. when a long multipart upload outlives its URLs. Parts already uploaded stay; the upload window starts again.',
+  })
+  renewUploadUrls(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+    const viewer = requireViewer(ctx);
+    if (!isUuid(id)) throw notFound();
+    return ctx.uploads.renew(viewer.id, id.toLowerCase());
   }
 
   @Mutation(() => AudioAssetType, {
     description:
       'Confirm the upload and queue processing. Idempotent: calling it again for a QUEUED, PROCESSING, DONE or FAILED asset returns it unchanged and queues nothing.',
   })
-  completeAudioUpload(
-    @Arg('input', () => CompleteAudioUploadInput) input: CompleteAudioUploadInput,
-    @Ctx() ctx: GraphQLContext,
-  ) {
+  completeAudioUpload(@Arg('input', () => CompleteAudioUploadInput) input: CompleteAudioUploadInput, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
     if (!isUuid(input.id)) throw notFound();
-    return ctx.uploads.complete(viewer.id, input.id.toLowerCase());
+    return ctx.uploads.complete(viewer.id, input.id.toLowerCase(), input.parts ?? null);
   }
 }

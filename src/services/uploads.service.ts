@@ -5,7 +5,8 @@ import type { AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { bossDb, inTransaction } from '../db/pool.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
-import { ApiError, notFound } from '../domain/errors.js';
+import { ApiError, badInput, notFound } from '../domain/errors.js';
+import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
 import { PROCESS_AUDIO_QUEUE, type ProcessAudioData } from '../jobs/queue.js';
 import { uploadKey } from '../storage/keys.js';
@@ -14,16 +15,21 @@ import type { Storage } from '../storage/s3.js';
 export interface UploadsConfig {
   maxUploadBytes: number;
   uploadUrlTtlSeconds: number;
+  multipartThresholdBytes: number;
+  multipartPartBytes: number;
 }
 
 export interface PreparedUploadResult {
   asset: AudioAssetEntity;
-  uploadUrl: string;
+  uploadUrl: string | null;
   uploadHeaders: { name: string; value: string }[];
+  multipart: { partSize: number; parts: { partNumber: number; url: string }[] } | null;
   expiresAt: Date;
 }
 
-/** The upload use cases: prepare (presign), complete (verify + queue), delete. */
+const uploadNotFound = (detail: string) => new ApiError('UPLOAD_NOT_FOUND', detail);
+
+/** The upload use cases: prepare (presign), renew URLs, complete (verify + queue). */
 export class UploadsService {
   constructor(
     private readonly assets: AssetRepository,
@@ -36,14 +42,9 @@ export class UploadsService {
   async prepare(ownerId: string, input: UploadRequest): Promise<PreparedUploadResult> {
     validateUploadRequest(input, this.config.maxUploadBytes);
     const id = randomUUID();
-    const expiresAt = new Date(Date.now() + this.config.uploadUrlTtlSeconds * 1000);
-    // Sign first: a storage failure then leaves no row behind.
-    const uploadUrl = await this.storage.presignPut(
-      uploadKey(id),
-      input.contentType,
-      input.size,
-      this.config.uploadUrlTtlSeconds,
-    );
+    const expiresAt = this.expiry();
+    const multipartUploadId =
+      input.size >= this.config.multipartThresholdBytes ? await this.storage.createMultipart(uploadKey(id), input.contentType) : null;
     const asset = await this.assets.create({
       id,
       ownerId,
@@ -51,8 +52,47 @@ export class UploadsService {
       size: input.size,
       contentType: input.contentType,
       uploadExpiresAt: expiresAt,
+      multipartUploadId,
     });
-    return { asset, uploadUrl, uploadHeaders: [{ name: 'Content-Type', value: input.contentType }], expiresAt };
+    return this.sign(asset, expiresAt);
+  }
+
+  /**
+   * Fresh URLs for an upload still AWAITING_UPLOAD (same key, same multipart
+   * upload: parts already PUT stay valid), and a later expiry for the sweep.
+   */
+  async renew(ownerId: string, id: string): Promise<PreparedUploadResult> {
+    const asset = await this.assets.findOwned(id, ownerId);
+    if (!asset) throw notFound();
+    if (asset.status !== AssetStatus.AWAITING_UPLOAD) {
+      throw badInput(`the upload is ${asset.status}: only an upload awaiting its file can get new URLs`, 'id');
+    }
+    const expiresAt = this.expiry();
+    const renewed = await this.assets.moveTo(id, AssetStatus.AWAITING_UPLOAD, { uploadExpiresAt: expiresAt }, [AssetStatus.AWAITING_UPLOAD]);
+    if (!renewed) throw badInput('the upload is no longer awaiting its file', 'id');
+    return this.sign(renewed, expiresAt);
+  }
+
+  private expiry(): Date {
+    return new Date(Date.now() + this.config.uploadUrlTtlSeconds * 1000);
+  }
+
+  private async sign(asset: AudioAssetEntity, expiresAt: Date): Promise<PreparedUploadResult> {
+    const key = uploadKey(asset.id);
+    const ttl = this.config.uploadUrlTtlSeconds;
+    if (!asset.multipartUploadId) {
+      const uploadUrl = await this.storage.presignPut(key, asset.contentType, asset.size, ttl);
+      return { asset, uploadUrl, uploadHeaders: [{ name: 'Content-Type', value: asset.contentType }], multipart: null, expiresAt };
+    }
+    const plan = planParts(asset.size, this.config.multipartPartBytes);
+    const uploadId = asset.multipartUploadId;
+    const parts = await Promise.all(
+      plan.parts.map(async (p) => ({
+        partNumber: p.partNumber,
+        url: await this.storage.presignPart(key, uploadId, p.partNumber, p.length, ttl),
+      })),
+    );
+    return { asset, uploadUrl: null, uploadHeaders: [], multipart: { partSize: plan.partSize, parts }, expiresAt };
   }
 
   /**
@@ -61,37 +101,52 @@ export class UploadsService {
    * concurrent calls make exactly one job and a crash cannot leave a QUEUED
    * asset without one.
    */
-  async complete(ownerId: string, id: string): Promise<AudioAssetEntity> {
+  async complete(ownerId: string, id: string, parts?: UploadedPart[] | null): Promise<AudioAssetEntity> {
     const asset = await this.assets.findOwned(id, ownerId);
     if (!asset) throw notFound();
     if (asset.status !== AssetStatus.AWAITING_UPLOAD) return asset;
+    if (asset.multipartUploadId) await this.completeMultipart(asset, parts);
+    else if (parts && parts.length > 0) throw badInput('parts are only for multipart uploads; this one is a single PUT', 'parts');
 
     const head = await this.storage.head(uploadKey(id));
-    if (!head) {
-      throw new ApiError('UPLOAD_NOT_FOUND', 'the file has not been uploaded yet: PUT it to uploadUrl, then complete again');
-    }
+    if (!head) throw uploadNotFound('the file has not been uploaded yet: PUT it to uploadUrl, then complete again');
     if (head.size !== asset.size) {
+      await this.storage.delete(uploadKey(id));
       const failed = await this.assets.fail(
         id,
         AssetErrorCode.SIZE_MISMATCH,
         `${ASSET_ERROR_MESSAGES.SIZE_MISMATCH} (declared ${asset.size} bytes, received ${head.size})`,
         [AssetStatus.AWAITING_UPLOAD],
       );
-      await this.storage.delete(uploadKey(id));
       return failed ?? (await this.current(id));
     }
 
     await inTransaction(this.pool, async (client) => {
-      const moved = await client.query(
-        `update audio_asset set status = $2 where id = $1 and status = $3 returning id`,
-        [id, AssetStatus.QUEUED, AssetStatus.AWAITING_UPLOAD],
-      );
+      const moved = await client.query(`update audio_asset set status = $2 where id = $1 and status = $3 returning id`, [
+        id,
+        AssetStatus.QUEUED,
+        AssetStatus.AWAITING_UPLOAD,
+      ]);
       if (moved.rowCount) {
         const data: ProcessAudioData = { assetId: id };
         await this.boss.send(PROCESS_AUDIO_QUEUE, data, { db: bossDb(client) });
       }
     });
     return this.current(id);
+  }
+
+  /**
+   * Assembles the parts. Nothing is aborted on a bad list or a missing part:
+   * the client re-sends what is missing and completes again.
+   */
+  private async completeMultipart(asset: AudioAssetEntity, parts: UploadedPart[] | null | undefined): Promise<void> {
+    const expected = planParts(asset.size, this.config.multipartPartBytes).parts.length;
+    const valid = validateUploadedParts(parts, expected);
+    const result = await this.storage.completeMultipart(uploadKey(asset.id), asset.multipartUploadId!, valid);
+    if (result === 'invalid-part') {
+      throw uploadNotFound('the storage does not have every part with the ETag given: PUT the missing parts again, then complete');
+    }
+    // 'missing' is also what a second complete after a completed assembly sees: the HEAD that follows decides.
   }
 
   private async current(id: string): Promise<AudioAssetEntity> {

@@ -1,7 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  UploadPartCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
@@ -150,6 +154,65 @@ export class Storage {
       for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, lastModified: o.LastModified ?? null };
       token = r.IsTruncated ? r.NextContinuationToken : undefined;
     } while (token);
+  }
+
+  /** Starts a multipart upload; the object gets its Content-Type here, not from the parts. */
+  async createMultipart(key: string, contentType: string): Promise<string> {
+    const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }));
+    if (!r.UploadId) throw new Error('storage returned no UploadId');
+    return r.UploadId;
+  }
+
+  /** A PUT URL for one part, signed for its exact length. */
+  presignPart(key: string, uploadId: string, partNumber: number, contentLength: number, ttlSeconds: number): Promise<string> {
+    const cmd = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: partNumber,
+      ContentLength: contentLength,
+    });
+    return getSignedUrl(this.publicClient, cmd, { expiresIn: ttlSeconds, signableHeaders: new Set(['content-length']) });
+  }
+
+  /**
+   * Completes a multipart upload. 'missing': the upload id is unknown (never
+   * started, aborted, or already completed); 'invalid-part': a part the
+   * storage does not have or whose ETag it refuses (S3 InvalidPart; s3rver
+   * does not check ETags, AWS S3 and MinIO do).
+   */
+  async completeMultipart(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<'ok' | 'missing' | 'invalid-part'> {
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+      return 'ok';
+    } catch (e) {
+      if (e instanceof S3ServiceException) {
+        if (e.name === 'NoSuchUpload') return 'missing';
+        if (e.name === 'InvalidPart' || e.name === 'InvalidPartOrder' || e.name === 'EntityTooSmall') return 'invalid-part';
+      }
+      throw e;
+    }
+  }
+
+  /** Aborts a multipart upload; an unknown id (or a storage without the call, like s3rver) is not an error. */
+  async abortMultipart(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (e) {
+      if (e instanceof S3ServiceException && (e.name === 'NoSuchUpload' || e.$metadata.httpStatusCode === 404 || e.$metadata.httpStatusCode === 501)) return;
+      throw e;
+    }
   }
 
   async ping(): Promise<void> {
