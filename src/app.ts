@@ -27,6 +27,8 @@ export interface RunningApp {
   auth: Auth;
   storage: Storage;
   databaseUrl: string;
+  /** Runs the sweep now (worker roles only; operations and tests). */
+  sweep(): Promise<import('./services/sweep.service.js').SweepResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
 }
@@ -48,7 +50,8 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     const pool: pg.Pool = createPool(infra.databaseUrl);
     stops.push(() => pool.end());
     const storage = new Storage(infra.storage);
-    await storage.ensureBucket();
+    const bucket = await storage.ensureBucket();
+    if (bucket === 'created-without-lifecycle') log.warn('the storage took no lifecycle rule for the new bucket; the sweep alone removes abandoned uploads');
     stops.push(async () => storage.close());
 
     const runsWorker = role !== 'api';
@@ -110,7 +113,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     stops.push(() => http.close());
 
     if (runsWorker) {
-      worker = await startWorker({ boss, assets, storage, config, log });
+      worker = await startWorker({ boss, assets, storage, config, log, databaseUrl: infra.databaseUrl });
       // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
       stops.push(() => worker!.stop());
     }
@@ -121,6 +124,10 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       auth,
       storage,
       databaseUrl: infra.databaseUrl,
+      sweep: () => {
+        if (!worker) return Promise.reject(new Error('the sweep runs in worker roles only'));
+        return worker.sweep.run(log.child({ job: 'sweep' }));
+      },
       stop: stopAll,
     };
   } catch (e) {

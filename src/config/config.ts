@@ -35,6 +35,8 @@ export interface Config {
   multipartPartBytes: number;
   tmpDir: string;
   uploadRateLimitPerMinute: number;
+  /** How long after its URLs expire an unfinished upload is swept (FAILED UPLOAD_EXPIRED). */
+  uploadExpiryGraceSeconds: number;
   graphqlExplorer: boolean;
   /** Where embedded services keep their data. */
   dataDir: string;
@@ -67,6 +69,21 @@ const bool = z
 
 const url = (what: string) =>
   z.string().trim().refine((v) => /^(https?|postgres(ql)?):\/\/[^\s]+$/.test(v), `expected ${what}`);
+
+/** A comma-separated list of origins, each normalised to scheme://host[:port]. */
+const origins = z
+  .string()
+  .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+  .pipe(
+    z.array(
+      z.string().refine((o) => {
+        // scheme://host[:port], nothing after it: no path, query, fragment or credentials.
+        if (!/^https?:\/\/[^/?#@\s]+\/?$/i.test(o)) return false;
+        return URL.canParse(o);
+      }, 'expected comma-separated origins like https://app.example.com (scheme, host and port only)'),
+    ),
+  )
+  .transform((list) => list.map((o) => new URL(o).origin));
 
 const s3Endpoint = z
   .string()
@@ -102,6 +119,12 @@ const schema = z.object({
   MULTIPART_PART_BYTES: int(5 * MIB, 5 * 1024 * MIB).optional(),
   TMPDIR: z.string().trim().min(1).optional(),
   UPLOAD_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  COMPLETE_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  RENEW_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  CORS_ALLOWED_ORIGINS: origins.optional(),
+  WS_MAX_CONNECTIONS_PER_USER: int(1, 10_000).optional(),
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 1000).optional(),
+  UPLOAD_EXPIRY_GRACE_SECONDS: int(0).optional(),
   GRAPHQL_EXPLORER: bool.optional(),
   DATA_DIR: z.string().trim().min(1).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
@@ -162,6 +185,15 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     multipartPartBytes: e.MULTIPART_PART_BYTES ?? 16 * MIB,
     tmpDir: e.TMPDIR ?? os.tmpdir(),
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE ?? 120,
+    // complete is idempotent and clients poll it after UPLOAD_NOT_FOUND; each call is a row read + a storage HEAD.
+    completeRateLimitPerMinute: e.COMPLETE_RATE_LIMIT_PER_MINUTE ?? 600,
+    // a multipart renew presigns every part again (up to ~200 URLs).
+    renewRateLimitPerMinute: e.RENEW_RATE_LIMIT_PER_MINUTE ?? 120,
+    corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? [],
+    // the web app holds one socket per tab; the explorer one more.
+    wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER ?? 20,
+    wsMaxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION ?? 20,
+    uploadExpiryGraceSeconds: e.UPLOAD_EXPIRY_GRACE_SECONDS ?? 300,
     graphqlExplorer: e.GRAPHQL_EXPLORER ?? nodeEnv !== 'production',
     dataDir: e.DATA_DIR ?? `${cwd}/.data`,
     logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'warn' : 'info'),

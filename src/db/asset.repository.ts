@@ -87,6 +87,22 @@ export class AssetRepository {
     return changed > 0;
   }
 
+  /** Uploads still awaiting their file whose URLs expired before `before`. */
+  findExpiredUploads(before: Date, limit: number): Promise<AudioAssetEntity[]> {
+    return this.em().find(
+      AudioAssetEntity,
+      { status: AssetStatus.AWAITING_UPLOAD, uploadExpiresAt: { $lt: before } },
+      { orderBy: { uploadExpiresAt: 'asc' }, limit },
+    );
+  }
+
+  /** Status of each id that still exists. */
+  async statuses(ids: string[]): Promise<Map<string, AssetStatus>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.em().find(AudioAssetEntity, { id: { $in: ids } }, { fields: ['id', 'status'] });
+    return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
   async loadEnvelope(id: string): Promise<Buffer | null> {
     const row = await this.em().findOne(AudioAssetEntity, { id }, { fields: ['id', 'envelope'] });
     return row?.envelope ?? null;

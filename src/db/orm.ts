@@ -3,6 +3,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { AudioAssetEntity } from './audio-asset.entity.js';
 import { Migration20261125000001 } from './migrations/Migration20261125000001.js';
+import { Migration20261125000002 } from './migrations/Migration20261125000002.js';
 
 export type Orm = MikroORM;
 
@@ -19,10 +20,14 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number }
     debug: false,
     migrations: {
       tableName: 'mikro_orm_migrations',
-      migrationsList: [{ name: 'Migration20261125000001', class: Migration20261125000001 }],
+      migrationsList: [
+        { name: 'Migration20261125000001', class: Migration20261125000001 },
+        { name: 'Migration20261125000002', class: Migration20261125000002 },
+      ],
       transactional: true,
       allOrNothing: true,
       snapshot: false,
+      silent: true,
     },
   });
   await migrateExclusively(databaseUrl, () => orm.migrator.up());

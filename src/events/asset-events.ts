@@ -1,6 +1,6 @@
-import pg from 'pg';
 import { type AssetView, assetFromEventPayload } from '../domain/asset.js';
 import { AsyncQueue } from './async-queue.js';
+import { PgListener } from './pg-listener.js';
 
 export const ASSET_EVENTS_CHANNEL = 'asset_events';
 
@@ -19,59 +19,27 @@ export interface AssetEventsOptions {
 /**
  * Delivers asset changes made by any process to this API node's subscribers.
  * The audio_asset trigger NOTIFYs every committed change; this node holds one
- * LISTEN connection and fans out by owner. The connection is re-established
- * after a database restart.
+ * LISTEN connection and fans out by owner.
  */
 export class AssetEvents {
   private readonly byOwner = new Map<string, Set<Subscriber>>();
-  private client: pg.Client | null = null;
-  private stopped = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
-  private listening = false;
+  private readonly listener: PgListener;
 
-  constructor(private readonly o: AssetEventsOptions) {}
+  constructor(private readonly o: AssetEventsOptions) {
+    this.listener = new PgListener({
+      databaseUrl: o.databaseUrl,
+      channels: [ASSET_EVENTS_CHANNEL],
+      onNotification: (_channel, payload) => this.dispatch(payload),
+      log: o.log,
+    });
+  }
 
   get isListening(): boolean {
-    return this.listening;
+    return this.listener.isListening;
   }
 
-  async start(): Promise<void> {
-    await this.connect();
-  }
-
-  private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.o.databaseUrl, application_name: 'audio-service/events' });
-    client.on('notification', (m) => {
-      if (m.channel === ASSET_EVENTS_CHANNEL && m.payload) this.dispatch(m.payload);
-    });
-    client.on('error', () => this.lost(client));
-    client.on('end', () => this.lost(client));
-    await client.connect();
-    await client.query(`listen ${ASSET_EVENTS_CHANNEL}`);
-    this.client = client;
-    this.listening = true;
-  }
-
-  private lost(client: pg.Client): void {
-    if (this.client !== client) return;
-    this.client = null;
-    this.listening = false;
-    client.removeAllListeners('notification');
-    client.end().catch(() => {});
-    if (this.stopped) return;
-    this.o.log.warn({}, 'asset events: LISTEN connection lost, reconnecting');
-    this.scheduleReconnect(250);
-  }
-
-  private scheduleReconnect(delayMs: number): void {
-    if (this.stopped || this.reconnectTimer) return;
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = null;
-      this.connect().then(
-        () => this.o.log.info({}, 'asset events: listening again'),
-        () => this.scheduleReconnect(Math.min(delayMs * 2, 5000)),
-      );
-    }, delayMs);
+  start(): Promise<void> {
+    return this.listener.start();
   }
 
   private dispatch(payload: string): void {
@@ -110,12 +78,7 @@ export class AssetEvents {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     for (const set of [...this.byOwner.values()]) for (const s of [...set]) s.queue.close();
-    const c = this.client;
-    this.client = null;
-    this.listening = false;
-    await c?.end().catch(() => {});
+    await this.listener.stop();
   }
 }

@@ -1,6 +1,9 @@
 import { PgBoss } from 'pg-boss';
 
 export const PROCESS_AUDIO_QUEUE = 'process-audio';
+export const SWEEP_QUEUE = 'sweep';
+/** Every minute: expired uploads and orphaned objects (services/sweep.service.ts). */
+export const SWEEP_CRON = '* * * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
@@ -49,5 +52,10 @@ export async function startQueue(o: QueueOptions): Promise<PgBoss> {
   };
   if (await boss.getQueue(PROCESS_AUDIO_QUEUE)) await boss.updateQueue(PROCESS_AUDIO_QUEUE, queueOptions);
   else await boss.createQueue(PROCESS_AUDIO_QUEUE, queueOptions);
+  if (o.supervise) {
+    // One sweep at a time across all workers: a singleton queue.
+    if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
+    await boss.schedule(SWEEP_QUEUE, SWEEP_CRON);
+  }
   return boss;
 }

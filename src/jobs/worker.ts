@@ -1,13 +1,16 @@
 import type { PgBoss } from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
+import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
 import { ProcessingService } from '../services/processing.service.js';
+import { SweepService } from '../services/sweep.service.js';
 import type { Storage } from '../storage/s3.js';
-import { PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type ProcessAudioData } from './queue.js';
+import { PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type ProcessAudioData, SWEEP_QUEUE } from './queue.js';
 
 export interface RunningWorker {
+  sweep: SweepService;
   stop(): Promise<void>;
 }
 
@@ -16,10 +19,11 @@ export interface WorkerDeps {
   assets: AssetRepository;
   storage: Storage;
   config: Config;
+  databaseUrl: string;
   log: Logger;
 }
 
-/** The process-audio consumer: one job = one attempt of ProcessingService. */
+/** The process-audio consumer (one job = one attempt) and the scheduled sweep. */
 export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const ffmpeg = await resolveFfmpeg(d.config.ffmpegPath ?? undefined);
   d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source }, 'ffmpeg in use');
@@ -30,24 +34,52 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
     maxDurationSeconds: d.config.maxDurationSeconds,
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
   });
+  const sweep = new SweepService(d.assets, d.storage, d.config);
+
+  // A deleted asset stops its running job at once (trigger: asset_deleted).
+  const running = new Map<string, AbortController>();
+  const deletions = new PgListener({
+    databaseUrl: d.databaseUrl,
+    channels: ['asset_deleted'],
+    onNotification: (_channel, payload) => {
+      const id = (JSON.parse(payload) as { id?: string }).id;
+      if (id) running.get(id)?.abort();
+    },
+    log: d.log,
+  });
+  await deletions.start();
+
   await d.boss.work<ProcessAudioData>(
     PROCESS_AUDIO_QUEUE,
     { localConcurrency: d.config.workerConcurrency, batchSize: 1 },
     async ([job]) => {
       if (!job) return;
-      const log = d.log.child({ jobId: job.id, assetId: job.data.assetId, attempt: job.retryCount });
-      await processing.process({
-        assetId: job.data.assetId,
-        retryCount: job.retryCount,
-        retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
-        signal: job.signal,
-        log,
-      });
+      const { assetId } = job.data;
+      const log = d.log.child({ jobId: job.id, assetId, attempt: job.retryCount });
+      const deleted = new AbortController();
+      running.set(assetId, deleted);
+      try {
+        await processing.process({
+          assetId,
+          retryCount: job.retryCount,
+          retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
+          signal: AbortSignal.any([job.signal, deleted.signal]),
+          log,
+        });
+      } finally {
+        if (running.get(assetId) === deleted) running.delete(assetId);
+      }
     },
   );
+  await d.boss.work(SWEEP_QUEUE, { batchSize: 1 }, async () => {
+    await sweep.run(d.log.child({ job: 'sweep' }));
+  });
   return {
+    sweep,
     async stop() {
       await d.boss.offWork(PROCESS_AUDIO_QUEUE);
+      await d.boss.offWork(SWEEP_QUEUE);
+      await deletions.stop();
     },
   };
 }

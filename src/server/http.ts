@@ -1,10 +1,7 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import {
-  ApolloServerPluginLandingPageLocalDefault,
-  ApolloServerPluginLandingPageProductionDefault,
-} from '@apollo/server/plugin/landingPage/default';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
@@ -72,9 +69,8 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       }),
       plugins: [
         ApolloServerPluginDrainHttpServer({ httpServer: server }),
-        o.explorer
-          ? ApolloServerPluginLandingPageLocalDefault({ embed: true, footer: false })
-          : ApolloServerPluginLandingPageProductionDefault({ footer: false }),
+        // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
+        ApolloServerPluginLandingPageDisabled(),
       ],
     });
     await apollo.start();

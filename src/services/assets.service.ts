@@ -38,6 +38,10 @@ export class AssetsService {
   async delete(ownerId: string, id: string): Promise<boolean> {
     const deleted = await this.assets.deleteOwned(id, ownerId);
     if (!deleted) throw notFound();
+    // A worker running this asset hears the deletion (asset_deleted) and stops;
+    // whatever it still writes afterwards it removes itself, and the sweep
+    // catches the rest.
+    if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
     await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
     return true;
   }

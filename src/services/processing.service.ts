@@ -159,6 +159,10 @@ export class ProcessingService {
   }
 
   private async settle(a: Attempt, event: AttemptEvent): Promise<void> {
+    if (!(await this.assets.findById(a.assetId))) {
+      a.log.info('asset deleted while processing: removing what was written');
+      return this.removeObjects(a.assetId);
+    }
     const decision = decide(event, a);
     if (decision.action === 'retry') {
       a.log.warn({ event: event.kind, retryCount: a.retryCount }, 'attempt failed; will retry');

@@ -11,6 +11,7 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
   S3Client,
   S3ServiceException,
@@ -47,6 +48,17 @@ function makeClient(endpoint: string | null, o: StorageOptions): S3Client {
   });
 }
 
+/**
+ * A backstop behind the service's own sweep: incomplete multipart uploads are
+ * aborted and quarantined originals expire after a day, even if no worker runs.
+ */
+export const LIFECYCLE = {
+  Rules: [
+    { ID: 'abort-incomplete-multipart', Status: 'Enabled' as const, Filter: { Prefix: '' }, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+    { ID: 'expire-quarantined-uploads', Status: 'Enabled' as const, Filter: { Prefix: 'uploads/' }, Expiration: { Days: 1 } },
+  ],
+};
+
 const isNotFound = (e: unknown) =>
   e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
 
@@ -65,12 +77,24 @@ export class Storage {
     return this.options.bucket;
   }
 
-  async ensureBucket(): Promise<void> {
+  /**
+   * Creates the bucket when missing, with the lifecycle rule production
+   * buckets should carry. Returns whether the rule could be set ('exists':
+   * the bucket was there already and is left as its owner configured it).
+   */
+  async ensureBucket(): Promise<'exists' | 'created' | 'created-without-lifecycle'> {
     try {
       await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      return 'exists';
     } catch (e) {
       if (!isNotFound(e)) throw e;
-      await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    }
+    await this.client.send(new CreateBucketCommand({ Bucket: this.bucket }));
+    try {
+      await this.client.send(new PutBucketLifecycleConfigurationCommand({ Bucket: this.bucket, LifecycleConfiguration: LIFECYCLE }));
+      return 'created';
+    } catch {
+      return 'created-without-lifecycle'; // e.g. s3rver: no lifecycle API; the sweep covers it
     }
   }
 
@@ -205,12 +229,17 @@ export class Storage {
     }
   }
 
-  /** Aborts a multipart upload; an unknown id (or a storage without the call, like s3rver) is not an error. */
-  async abortMultipart(key: string, uploadId: string): Promise<void> {
+  /**
+   * Aborts a multipart upload. Never throws for a storage answer: an unknown
+   * upload id is already gone, and a storage without the call (s3rver) leaves
+   * the parts to the bucket's lifecycle rule. Returns whether it was aborted.
+   */
+  async abortMultipart(key: string, uploadId: string): Promise<boolean> {
     try {
       await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+      return true;
     } catch (e) {
-      if (e instanceof S3ServiceException && (e.name === 'NoSuchUpload' || e.$metadata.httpStatusCode === 404 || e.$metadata.httpStatusCode === 501)) return;
+      if (e instanceof S3ServiceException) return false;
       throw e;
     }
   }

@@ -172,6 +172,14 @@ describe('GraphQL API (api role: nothing consumes the queue)', () => {
     });
   });
 
+  it('deletes a QUEUED asset with its original; the job that later runs finds nothing to do', async () => {
+    const id = await prepareAndPut(t, Buffer.alloc(100, 1));
+    assert.equal((await t.gql(COMPLETE, { id })).data.completeAudioUpload.status, 'QUEUED');
+    const del = await t.gql(`mutation($id: ID!) { deleteAudioAsset(id: $id) }`, { id });
+    assert.equal(del.data.deleteAudioAsset, true);
+    assert.ok(!(await t.s3.listKeys()).some((k) => k.includes(id)));
+  });
+
   describe('ownership', () => {
     it("never shows, completes or deletes another owner's asset", async () => {
       const id = await prepareAndPut(t, Buffer.alloc(100, 1));

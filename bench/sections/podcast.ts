@@ -1,0 +1,229 @@
+// Targets 1 and 2: a 2-hour MP3 processed by a worker (input over HTTP from
+// the S3 server, PROCESSING -> DONE) against the bare ffmpeg transcode of the
+// same local file, in the same run; and the worker process tree's peak RSS
+// for that file against a 30-second one. Each service run uses a fresh
+// worker process, so peaks are not carried over from an earlier job.
+import { readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { buildTranscodeArgs } from '../../src/media/ffmpeg-args.js';
+import { transcodeAudio } from '../../src/media/transcode.js';
+import { Storage } from '../../src/storage/s3.js';
+import { complete, upload, Watcher } from '../lib/client.js';
+import { type BenchContext, result } from '../lib/context.js';
+import { S3_KEY } from '../lib/infra.js';
+import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
+import { cpuOf, timedRun, TreeSampler } from '../lib/proc.js';
+import { type SectionResult, table } from '../lib/report.js';
+import { fmt, mb, median, ratio, sec } from '../lib/stats.js';
+
+interface ServiceRun {
+  processingMs: number;
+  treePeakBytes: number;
+  nodePeakBytes: number;
+  ffmpegPeakBytes: number;
+  ffmpegCpuSeconds: number;
+  nodeCpuSeconds: number;
+  durationSeconds: number | null;
+}
+
+async function serviceRun(ctx: BenchContext, label: string, file: string, body: Buffer, token: string, watcher: Watcher): Promise<ServiceRun> {
+  const worker = await ctx.cluster.startService({ role: 'worker', name: label });
+  const sampler = new TreeSampler(worker.pid, 100).start();
+  try {
+    const id = await upload(ctx.api.url, token, { path: file, contentType: 'audio/mpeg' }, body);
+    const cpu0 = cpuOf(worker.pid)!;
+    await complete(ctx.api.url, token, id);
+    const processing = await watcher.waitFor(id, ['PROCESSING', 'DONE', 'FAILED'], 60_000);
+    const done = await watcher.waitFor(id, ['DONE', 'FAILED'], 30 * 60_000);
+    if (done.status !== 'DONE') throw new Error(`${label}: asset ended ${done.status} ${JSON.stringify(done.error)}`);
+    sampler.sample();
+    const cpu1 = cpuOf(worker.pid)!;
+    const s = sampler.stop();
+    return {
+      processingMs: done.receivedMs - processing.receivedMs,
+      treePeakBytes: s.peakTreeRssBytes,
+      nodePeakBytes: s.peakByComm['node'] ?? s.peakByComm['MainThread'] ?? 0,
+      ffmpegPeakBytes: s.peakByComm['ffmpeg'] ?? 0,
+      ffmpegCpuSeconds: cpu1.children - cpu0.children,
+      nodeCpuSeconds: cpu1.self - cpu0.self,
+      durationSeconds: done.duration,
+    };
+  } finally {
+    sampler.stop();
+    await worker.stop();
+  }
+}
+
+interface Variant {
+  name: string;
+  wallMs: number;
+}
+
+/** Where the podcast's extra time goes: the worker's media step rebuilt piece by piece, one run each. */
+async function breakdown(ctx: BenchContext, file: string): Promise<Variant[]> {
+  const storage = new Storage({
+    endpoint: ctx.cluster.s3.endpoint,
+    publicEndpoint: null,
+    bucket: ctx.cluster.s3.bucket,
+    region: 'us-east-1',
+    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY },
+    forcePathStyle: true,
+  });
+  const key = 'bench/podcast-breakdown.mp3';
+  await storage.putFile(key, file, { contentType: 'audio/mpeg' });
+  const url = await storage.presignInternalGet(key, 3600);
+  const out = path.join(ctx.scratch, 'breakdown.m4a');
+  const variants: Variant[] = [];
+  try {
+    ctx.log('  breakdown: bare command, input over HTTP');
+    const http = await timedRun(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-seekable', '0', '-f', 'mp3', '-i', url,
+      '-vn', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', '44100', '-movflags', '+faststart', out]);
+    variants.push({ name: 'bare command, input over HTTP from the S3 server', wallMs: http.wallMs });
+
+    ctx.log("  breakdown: the worker's ffmpeg arguments, PCM to /dev/null");
+    const args = buildTranscodeArgs({ inputUrl: url, demuxer: 'mp3', outputPath: out, maxDurationSeconds: 14_400 });
+    const svcArgs = await timedRun(FFMPEG, args);
+    variants.push({ name: "worker's ffmpeg arguments (2 outputs, HTTP), PCM to /dev/null", wallMs: svcArgs.wallMs });
+
+    ctx.log("  breakdown: the worker's media code (transcodeAudio), PCM into the peak reducer");
+    const started = performance.now();
+    const outcome = await transcodeAudio({ ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG, inputUrl: url, demuxer: 'mp3', outputPath: out, maxDurationSeconds: 14_400, signal: new AbortController().signal });
+    if (outcome.kind !== 'done') throw new Error(`transcodeAudio ended ${outcome.kind}`);
+    variants.push({ name: "worker's media code (transcodeAudio: nice 10 + prlimit, PCM into PeakReducer), in the bench process", wallMs: performance.now() - started });
+  } finally {
+    await storage.delete(key).catch(() => {});
+    storage.close();
+    await rm(out, { force: true });
+  }
+  return variants;
+}
+
+export async function podcastSection(ctx: BenchContext, opts: { breakdown: boolean }): Promise<SectionResult[]> {
+  const seconds = ctx.quick ? 1200 : 7200;
+  ctx.log(`podcast: generating inputs (${seconds} s MP3, cached after the first run)`);
+  const long = await podcastMp3(seconds);
+  const short = await cutMp3(await podcastMp3(seconds), 30);
+  const longBody = await readFile(long);
+  const shortBody = await readFile(short);
+  const token = await ctx.token('podcaster');
+  const watcher = new Watcher(ctx.api.url, token);
+  await watcher.start();
+  await watcher.confirmLive(ctx.api.url, token);
+
+  const bare: Awaited<ReturnType<typeof timedRun>>[] = [];
+  const svc: ServiceRun[] = [];
+  const svcShort: ServiceRun[] = [];
+  const out = path.join(ctx.scratch, 'podcast-bare.m4a');
+  try {
+    for (let r = 0; r < ctx.runs; r++) {
+      const runBare = async () => {
+        ctx.log(`podcast run ${r + 1}/${ctx.runs}: bare ffmpeg on the local file`);
+        const b = await timedRun(FFMPEG, bareTranscodeArgs(long, out));
+        if (b.exitCode !== 0) throw new Error(`bare ffmpeg failed: ${b.stderr.slice(-500)}`);
+        bare.push(b);
+      };
+      const runService = async () => {
+        ctx.log(`podcast run ${r + 1}/${ctx.runs}: worker, fresh process`);
+        svc.push(await serviceRun(ctx, `podcast-worker-${r + 1}`, long, longBody, token, watcher));
+      };
+      // Alternate the order so a drift in machine speed does not favour one side.
+      if (r % 2 === 0) {
+        await runBare();
+        await runService();
+      } else {
+        await runService();
+        await runBare();
+      }
+      ctx.log(`podcast run ${r + 1}/${ctx.runs}: worker, fresh process, 30-s file`);
+      svcShort.push(await serviceRun(ctx, `short-worker-${r + 1}`, short, shortBody, token, watcher));
+    }
+    const variants = opts.breakdown ? await breakdown(ctx, long) : [];
+    return report(ctx, seconds, bare, svc, svcShort, variants);
+  } finally {
+    await watcher.close();
+    await rm(out, { force: true });
+  }
+}
+
+function report(
+  ctx: BenchContext,
+  seconds: number,
+  bare: Awaited<ReturnType<typeof timedRun>>[],
+  svc: ServiceRun[],
+  svcShort: ServiceRun[],
+  variants: Variant[],
+): SectionResult[] {
+  const bareMs = median(bare.map((b) => b.wallMs));
+  const svcMs = median(svc.map((s) => s.processingMs));
+  const podcastRatio = svcMs / bareMs;
+  const bareCpu = median(bare.map((b) => (b.userSeconds ?? NaN) + (b.systemSeconds ?? NaN)));
+  const svcFfmpegCpu = median(svc.map((s) => s.ffmpegCpuSeconds));
+  const hours = seconds / 3600;
+  const label = hours >= 1 ? `${hours}-hour` : `${seconds / 60}-minute`;
+
+  const podcastRows = svc.map((s, i) => [
+    i + 1,
+    sec(bare[i]!.wallMs),
+    sec(s.processingMs),
+    ratio(s.processingMs / bare[i]!.wallMs),
+    `${fmt((bare[i]!.userSeconds ?? NaN) + (bare[i]!.systemSeconds ?? NaN), 1)} s`,
+    `${fmt(s.ffmpegCpuSeconds, 1)} s`,
+    `${fmt(s.nodeCpuSeconds, 1)} s`,
+  ]);
+  podcastRows.push(['**median**', `**${sec(bareMs)}**`, `**${sec(svcMs)}**`, `**${ratio(podcastRatio)}**`, `${fmt(bareCpu, 1)} s`, `${fmt(svcFfmpegCpu, 1)} s`, `${fmt(median(svc.map((s) => s.nodeCpuSeconds)), 1)} s`]);
+  let md =
+    `Input: a ${label} speech-like MP3 (stereo, 44.1 kHz, 128 kbit/s CBR, ${fmt(seconds)} s), uploaded through ` +
+    `prepareAudioUpload + presigned PUT; the worker reads it over HTTP from the S3 server. Service time = receipt of the ` +
+    `first PROCESSING event to receipt of DONE on a graphql-ws subscriber (gate, ffmpeg, upload of the M4A, database). ` +
+    `Baseline = \`ffmpeg -i local.mp3 -vn -c:a aac -b:a 64k -ac 1 -ar 44100 -movflags +faststart out.m4a\` on the same file, ` +
+    `run alternately with the service in the same run. ${ctx.runs} run(s), each service run in a fresh worker process ` +
+    `(\`--role worker\`, default concurrency).\n\n` +
+    table(['run', 'bare ffmpeg (wall)', 'service PROCESSING→DONE', 'ratio', 'bare ffmpeg CPU', 'worker ffmpeg CPU', 'worker node CPU'], podcastRows) +
+    '\n\nThe worker runs ffmpeg under `nice -n 10` (src/media/ffmpeg-runner.ts RUNNER_DEFAULTS). On a machine with idle ' +
+    'cores, as here (one job, 2 CPUs), niceness changes nothing: it only matters when other processes compete for the CPU.';
+  if (variants.length) {
+    const rows = [['bare command, local file (median above)', sec(bareMs), ratio(1)], ...variants.map((v) => [v.name, sec(v.wallMs), ratio(v.wallMs / bareMs)]),
+      ['whole worker (median above)', sec(svcMs), ratio(podcastRatio)]];
+    md += `\n\n**Where the extra time goes** (one run of each step, same file, same session):\n\n${table(['step', 'wall', 'vs bare local'], rows)}`;
+  }
+
+  const longPeak = median(svc.map((s) => s.treePeakBytes));
+  const shortPeak = median(svcShort.map((s) => s.treePeakBytes));
+  const memRatio = longPeak / shortPeak;
+  const memRows = svc.map((s, i) => [
+    i + 1,
+    mb(svcShort[i]!.treePeakBytes),
+    mb(s.treePeakBytes),
+    ratio(s.treePeakBytes / svcShort[i]!.treePeakBytes),
+    `${mb(svcShort[i]!.nodePeakBytes)} / ${mb(svcShort[i]!.ffmpegPeakBytes)}`,
+    `${mb(s.nodePeakBytes)} / ${mb(s.ffmpegPeakBytes)}`,
+  ]);
+  memRows.push(['**median**', `**${mb(shortPeak)}**`, `**${mb(longPeak)}**`, `**${ratio(memRatio)}**`, '', '']);
+  const memMd =
+    `Peak resident set of the worker process tree (the node process plus its ffmpeg child: the sum of /proc/<pid>/stat RSS ` +
+    `over the tree, sampled every 100 ms while the job runs), one fresh worker process per job, ${ctx.runs} run(s) of each file. ` +
+    `Per-process peaks are each process's own VmHWM (node's includes its start-up).\n\n` +
+    table(['run', '30-s file: tree peak', `${label} file: tree peak`, 'ratio', '30 s: node / ffmpeg VmHWM', `${label}: node / ffmpeg VmHWM`], memRows);
+
+  const podcastTarget = ctx.quick ? null : podcastRatio <= 1.05;
+  return [
+    result(ctx, {
+      key: 'podcast',
+      title: '1. Podcast: 2-hour MP3 vs bare ffmpeg',
+      targets: [{ name: '1. Podcast', target: '≤ 1.05x bare ffmpeg', measured: `${ratio(podcastRatio)} (${sec(svcMs)} vs ${sec(bareMs)})`, met: podcastTarget }],
+      markdown: md,
+      data: { seconds, bare, svc, variants },
+    }),
+    result(ctx, {
+      key: 'memory',
+      title: '2. Constant memory: worker tree peak RSS, 2-hour vs 30-s file',
+      targets: [
+        { name: '2. Memory', target: 'within 10% of the 30-s file', measured: `${ratio(memRatio)} (${mb(longPeak)} vs ${mb(shortPeak)})`, met: ctx.quick ? null : memRatio <= 1.1 },
+        { name: '2. Memory', target: '< 250 MB', measured: mb(longPeak), met: ctx.quick ? null : longPeak < 250 * 1024 * 1024 },
+      ],
+      markdown: memMd,
+      data: { svc, svcShort },
+    }),
+  ];
+}
+

@@ -1,0 +1,83 @@
+/* eslint-disable */
+/** Internal type. DO NOT USE DIRECTLY. */
+type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
+/** Internal type. DO NOT USE DIRECTLY. */
+export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** Why an asset FAILED. */
+export type AssetErrorCode =
+  | 'INTERNAL'
+  | 'REJECTED_FILE_TYPE'
+  | 'SIZE_MISMATCH'
+  | 'TIMEOUT'
+  | 'TOO_LONG'
+  | 'UNREADABLE_AUDIO'
+  | 'UPLOAD_EXPIRED';
+
+/** Where an asset is in its life. */
+export type AssetStatus =
+  /** Prepared; the client has not (yet) confirmed the upload. */
+  | 'AWAITING_UPLOAD'
+  /** The clean M4A, waveform and duration are ready. */
+  | 'DONE'
+  /** Processing ended without a playable result; see `error`. */
+  | 'FAILED'
+  /** A worker is validating and transcoding it. */
+  | 'PROCESSING'
+  /** Upload confirmed; waiting for a worker. The original is quarantined. */
+  | 'QUEUED';
+
+export type CompleteAudioUploadInput = {
+  id: string | number;
+  /** Required for a multipart upload: every part, in order. */
+  parts?: Array<UploadedPartInput> | null | undefined;
+};
+
+export type PrepareAudioUploadInput = {
+  /** Declared MIME type, e.g. audio/mpeg. Must be an audio type. */
+  contentType: string;
+  filename: string;
+  /** Exact size of the file in bytes. */
+  size: number;
+};
+
+export type UploadedPartInput = {
+  /** The ETag header that the storage returned for this part's PUT. */
+  etag: string;
+  partNumber: number;
+};
+
+export type CliPrepareMutationVariables = Exact<{
+  input: PrepareAudioUploadInput;
+}>;
+
+
+export type CliPrepareMutation = { prepareAudioUpload: { uploadUrl: string | null, asset: { id: string, status: AssetStatus }, uploadHeaders: Array<{ name: string, value: string }>, multipart: { partSize: number, parts: Array<{ partNumber: number, url: string }> } | null } };
+
+export type CliCompleteMutationVariables = Exact<{
+  input: CompleteAudioUploadInput;
+}>;
+
+
+export type CliCompleteMutation = { completeAudioUpload: { id: string, status: AssetStatus, progress: number | null, error: { code: AssetErrorCode, message: string } | null } };
+
+export type CliAssetUpdatedSubscriptionVariables = Exact<{
+  id: string | number;
+}>;
+
+
+export type CliAssetUpdatedSubscription = { assetUpdated: { id: string, status: AssetStatus, progress: number | null, detectedType: string | null, error: { code: AssetErrorCode, message: string } | null } };
+
+export type CliResultQueryVariables = Exact<{
+  id: string | number;
+  bars: number;
+}>;
+
+
+export type CliResultQuery = { asset: { id: string, status: AssetStatus, url: string | null, duration: number | null, waveform: Array<number> | null, error: { code: AssetErrorCode, message: string } | null } | null };
+
+
+export const CliPrepareDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CliPrepare"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"PrepareAudioUploadInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"prepareAudioUpload"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"asset"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}},{"kind":"Field","name":{"kind":"Name","value":"uploadUrl"}},{"kind":"Field","name":{"kind":"Name","value":"uploadHeaders"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"value"}}]}},{"kind":"Field","name":{"kind":"Name","value":"multipart"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partSize"}},{"kind":"Field","name":{"kind":"Name","value":"parts"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"partNumber"}},{"kind":"Field","name":{"kind":"Name","value":"url"}}]}}]}}]}}]}}]} as unknown as DocumentNode<CliPrepareMutation, CliPrepareMutationVariables>;
+export const CliCompleteDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"CliComplete"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CompleteAudioUploadInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"completeAudioUpload"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"progress"}},{"kind":"Field","name":{"kind":"Name","value":"error"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<CliCompleteMutation, CliCompleteMutationVariables>;
+export const CliAssetUpdatedDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"subscription","name":{"kind":"Name","value":"CliAssetUpdated"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"assetUpdated"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"progress"}},{"kind":"Field","name":{"kind":"Name","value":"detectedType"}},{"kind":"Field","name":{"kind":"Name","value":"error"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<CliAssetUpdatedSubscription, CliAssetUpdatedSubscriptionVariables>;
+export const CliResultDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"CliResult"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"bars"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"asset"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"url"}},{"kind":"Field","name":{"kind":"Name","value":"duration"}},{"kind":"Field","name":{"kind":"Name","value":"waveform"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"bars"},"value":{"kind":"Variable","name":{"kind":"Name","value":"bars"}}}]},{"kind":"Field","name":{"kind":"Name","value":"error"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"code"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<CliResultQuery, CliResultQueryVariables>;

@@ -1,0 +1,74 @@
+// One asset in its state: Uploading (gray, real byte progress), Processing
+// (blue, percentage), Done (the player), Failed (red, the service's message).
+import type { AssetFieldsFragment as Asset } from '../gql/graphql';
+import { formatBytes } from '../format';
+import type { LocalUpload } from '../uploads';
+import { Player } from './Player';
+
+interface Props {
+  asset: Asset;
+  upload?: LocalUpload | undefined;
+  onDelete(): void;
+  deleting: boolean;
+}
+
+export function AssetCard({ asset, upload, onDelete, deleting }: Props) {
+  return (
+    <li className={`asset asset-${asset.status.toLowerCase()}`} data-status={asset.status} data-asset-id={asset.id}>
+      <div className="asset-head">
+        <span className="filename" title={asset.filename}>
+          {asset.filename}
+        </span>
+        <span className="size">{formatBytes(asset.size)}</span>
+        <button type="button" className="delete" onClick={onDelete} disabled={deleting} aria-label={`Delete ${asset.filename}`}>
+          ✕
+        </button>
+      </div>
+      <Body asset={asset} upload={upload} />
+    </li>
+  );
+}
+
+function Body({ asset, upload }: { asset: Asset; upload?: LocalUpload | undefined }) {
+  switch (asset.status) {
+    case 'AWAITING_UPLOAD':
+      if (upload?.error) return <StatusLine kind="failed" text={`Upload failed: ${upload.error}`} />;
+      return upload ? <Progress kind="uploading" label="Uploading" value={upload.loaded / Math.max(1, upload.total)} /> : <StatusLine kind="uploading" text="Waiting for the upload" />;
+    case 'QUEUED':
+      return <Progress kind="processing" label="Processing" value={0} spinner />;
+    case 'PROCESSING':
+      return <Progress kind="processing" label="Processing" value={asset.progress ?? 0} spinner />;
+    case 'DONE':
+      return asset.url && asset.duration != null ? (
+        <Player id={asset.id} filename={asset.filename} url={asset.url} duration={asset.duration} bars={asset.waveform ?? []} />
+      ) : (
+        <StatusLine kind="processing" text="Ready" />
+      );
+    case 'FAILED':
+      return <StatusLine kind="failed" text={asset.error?.message ?? 'Processing failed.'} code={asset.error?.code} />;
+  }
+}
+
+function Progress({ kind, label, value, spinner }: { kind: string; label: string; value: number; spinner?: boolean }) {
+  const pct = Math.round(Math.min(1, Math.max(0, value)) * 100);
+  return (
+    <div className={`status status-${kind}`}>
+      <span className="status-label">
+        {spinner && <span className="spinner" aria-hidden="true" />}
+        {label} {pct}%
+      </span>
+      <div className="bar-track" role="progressbar" aria-label={label} aria-valuemin={0} aria-valuemax={100} aria-valuenow={pct}>
+        <div className="bar-fill" style={{ width: `${pct}%` }} />
+      </div>
+    </div>
+  );
+}
+
+function StatusLine({ kind, text, code }: { kind: string; text: string; code?: string | undefined }) {
+  return (
+    <div className={`status status-${kind}`} role={kind === 'failed' ? 'alert' : undefined}>
+      <span className="status-label">{kind === 'failed' ? 'Failed' : ''}</span> <span className="error-message">{text}</span>
+      {code && <span className="error-code"> ({code})</span>}
+    </div>
+  );
+}

@@ -1,0 +1,82 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n": typeof types.AssetFieldsFragmentDoc,
+    "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AssetsDocument,
+    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n": typeof types.AssetUrlDocument,
+    "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": typeof types.AssetUpdatedDocument,
+    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n": typeof types.PrepareUploadDocument,
+    "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": typeof types.CompleteUploadDocument,
+    "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": typeof types.DeleteAssetDocument,
+};
+const documents: Documents = {
+    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n": types.AssetFieldsFragmentDoc,
+    "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AssetsDocument,
+    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n": types.AssetUrlDocument,
+    "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": types.AssetUpdatedDocument,
+    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n": types.PrepareUploadDocument,
+    "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": types.CompleteUploadDocument,
+    "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": types.DeleteAssetDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"): (typeof documents)["\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n"): (typeof documents)["\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n"): (typeof documents)["\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n"): (typeof documents)["\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n"): (typeof documents)["\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n"): (typeof documents)["\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
