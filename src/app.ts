@@ -12,10 +12,11 @@ import { startWorker, type RunningWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
 import { resolveInfrastructure } from './infra.js';
 import { buildAppSchema } from './resolvers/index.js';
-import { type RunningHttp, startHttp } from './server/http.js';
+import { type RunningHttp, httpSecurity, startHttp } from './server/http.js';
 import { devRoutes } from './server/dev-routes.js';
 import { webRoutes } from './server/web.js';
 import { AssetsService } from './services/assets.service.js';
+import { RateLimitService } from './services/rate-limit.service.js';
 import { UploadsService } from './services/uploads.service.js';
 import { Storage } from './storage/s3.js';
 
@@ -36,7 +37,12 @@ export interface RunningApp {
 /** Starts the roles of one process over PostgreSQL and S3; `stop` undoes it in reverse. */
 export async function startApp(config: Config, role: Role, log: Logger): Promise<RunningApp> {
   const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
+  // Shutdown: stop taking jobs, close HTTP/WebSockets (1001 going away), give
+  // running jobs `graceMs` to finish, then abort them (pg-boss retries them
+  // on another worker), then close connections and embedded servers.
+  let graceMs = 25_000;
+  const stopAll = async (options: { graceMs?: number } = {}) => {
+    graceMs = options.graceMs ?? graceMs;
     for (const stop of stops.splice(0).reverse()) {
       await stop().catch((e) => log.warn({ err: e }, 'error while stopping'));
     }
@@ -62,7 +68,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       onError: (e) => log.warn({ err: e }, 'queue error'),
     });
     let worker: RunningWorker | null = null;
-    stops.push(() => boss.stop({ graceful: true, timeout: 30_000 }));
+    stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
 
     const assets = new AssetRepository(orm);
     const auth = new Auth(config.authJwtSecret ?? DEVELOPMENT_JWT_SECRET);
@@ -84,6 +90,11 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         assets: new AssetsService(assets, storage, config),
         uploads: new UploadsService(assets, storage, pool, boss, config),
         events,
+        rateLimits: await RateLimitService.start(pool, {
+          prepareAudioUpload: config.uploadRateLimitPerMinute,
+          completeAudioUpload: config.completeRateLimitPerMinute,
+          renewUploadUrls: config.renewRateLimitPerMinute,
+        }),
       };
       http = await startHttp({
         host: config.host,
@@ -91,6 +102,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         production: config.nodeEnv === 'production',
         explorer: config.graphqlExplorer,
         graphql: { schema, auth, baseContext },
+        security: httpSecurity(config),
         health: { ...health, events: async () => void (events!.isListening || Promise.reject(new Error('not listening'))) },
         log,
         extraRoutes: (app) => {

@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(describeConfig(config), null, 2));
     return;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger({ level: config.logLevel, pretty: config.nodeEnv === 'development' && Boolean(process.stdout.isTTY) });
   const app = await startApp(config, cli.role, log);
   if (cli.role !== 'worker') log.info({ url: `${app.url}/graphql` }, 'GraphQL API ready');
   if (!config.authJwtSecret && config.nodeEnv !== 'production') {

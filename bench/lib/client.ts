@@ -77,7 +77,7 @@ export async function upload(baseUrl: string, token: string, file: UploadFile, b
   return p.id;
 }
 
-type Waiter = { id: string; statuses: Set<string>; resolve: (e: AssetEvent) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
+type Waiter = { id: string; match: (e: AssetEvent) => boolean; resolve: (e: AssetEvent) => void; reject: (e: Error) => void; timer: NodeJS.Timeout };
 
 /**
  * One graphql-ws connection of one user, subscribed to all of that user's
@@ -118,7 +118,7 @@ export class Watcher {
           if (!list) this.events.set(e.id, (list = []));
           list.push(e);
           for (const w of this.waiters) {
-            if (w.id === e.id && w.statuses.has(e.status)) {
+            if (w.id === e.id && w.match(e)) {
               this.waiters.delete(w);
               clearTimeout(w.timer);
               w.resolve(e);
@@ -143,18 +143,23 @@ export class Watcher {
 
   /** First event of `id` in one of `statuses` (already received or still to come). */
   waitFor(id: string, statuses: string[], timeoutMs: number): Promise<AssetEvent> {
-    const seen = this.events.get(id)?.find((e) => statuses.includes(e.status));
+    return this.waitUntil(id, (e) => statuses.includes(e.status), timeoutMs, statuses.join('/'));
+  }
+
+  /** First event of `id` that `match` accepts (already received or still to come). */
+  waitUntil(id: string, match: (e: AssetEvent) => boolean, timeoutMs: number, what = 'matching'): Promise<AssetEvent> {
+    const seen = this.events.get(id)?.find(match);
     if (seen) return Promise.resolve(seen);
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       const w: Waiter = {
         id,
-        statuses: new Set(statuses),
+        match,
         resolve,
         reject,
         timer: setTimeout(() => {
           this.waiters.delete(w);
-          reject(new Error(`no ${statuses.join('/')} event for ${id} within ${timeoutMs} ms; got ${JSON.stringify(this.events.get(id)?.map((e) => e.status))}`));
+          reject(new Error(`no ${what} event for ${id} within ${timeoutMs} ms; got ${JSON.stringify(this.events.get(id)?.map((e) => e.status))}`));
         }, timeoutMs),
       };
       this.waiters.add(w);

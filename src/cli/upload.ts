@@ -50,6 +50,7 @@ async function run(o: CliOptions): Promise<number> {
 /** Prints each event as it arrives; `done` settles with DONE or FAILED. */
 function watch(api: Api, socket: Client, id: string): { done: Promise<Status>; stop(): void } {
   let last: Status | null = null;
+  let lastLine = '';
   let stopSub = () => {};
   let timer: NodeJS.Timeout | undefined;
   const done = new Promise<Status>((resolve, reject) => {
@@ -57,7 +58,9 @@ function watch(api: Api, socket: Client, id: string): { done: Promise<Status>; s
       if (last && FINAL.has(last)) return;
       last = status;
       const pct = status === 'PROCESSING' && progress != null ? ` ${Math.round(progress * 100)}%` : '';
-      console.log(`${status}${pct}${error ? ` ${error.code}: ${error.message}` : ''}`);
+      const line = `${status}${pct}${error ? ` ${error.code}: ${error.message}` : ''}`;
+      // Progress events come faster than whole percents change: print changes only.
+      if (line !== lastLine) console.log((lastLine = line));
       if (FINAL.has(status)) resolve(status);
     };
     stopSub = api.subscribe(socket, Updated, { id }, ({ assetUpdated: a }) => show(a.status, a.progress, a.error), reject);

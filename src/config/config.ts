@@ -37,6 +37,20 @@ export interface Config {
   uploadRateLimitPerMinute: number;
   /** How long after its URLs expire an unfinished upload is swept (FAILED UPLOAD_EXPIRED). */
   uploadExpiryGraceSeconds: number;
+  /** completeAudioUpload calls one user may make per minute (all API processes). */
+  completeRateLimitPerMinute: number;
+  /** renewUploadUrls calls one user may make per minute (all API processes). */
+  renewRateLimitPerMinute: number;
+  /**
+   * Browser origins (scheme://host[:port]) allowed to call /graphql over HTTP
+   * and WebSocket besides the service's own; outside production any
+   * localhost origin is allowed too.
+   */
+  corsAllowedOrigins: string[];
+  /** graphql-ws sockets one user may hold open on one API process. */
+  wsMaxConnectionsPerUser: number;
+  /** Operations one graphql-ws socket may run at once. */
+  wsMaxSubscriptionsPerConnection: number;
   graphqlExplorer: boolean;
   /** Where embedded services keep their data. */
   dataDir: string;

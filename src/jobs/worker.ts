@@ -6,6 +6,7 @@ import type { Logger } from '../log.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
+import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
 import { PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type ProcessAudioData, SWEEP_QUEUE } from './queue.js';
 
@@ -35,6 +36,8 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
   });
   const sweep = new SweepService(d.assets, d.storage, d.config);
+  const leftovers = await removeDeadWorkersJobDirs(d.config.tmpDir);
+  if (leftovers.length) d.log.info({ removed: leftovers }, 'removed temp dirs of workers that died');
 
   // A deleted asset stops its running job at once (trigger: asset_deleted).
   const running = new Map<string, AbortController>();
@@ -76,9 +79,8 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   });
   return {
     sweep,
+    // Running jobs are left to boss.stop(), which gives them their grace.
     async stop() {
-      await d.boss.offWork(PROCESS_AUDIO_QUEUE);
-      await d.boss.offWork(SWEEP_QUEUE);
       await deletions.stop();
     },
   };

@@ -8,8 +8,9 @@ import { isUuid } from './asset.resolver.js';
 @Resolver()
 export class UploadResolver {
   @Mutation(() => PreparedUpload, { description: 'Create an asset and get a presigned URL to upload its original to.' })
-  prepareAudioUpload(@Arg('input', () => PrepareAudioUploadInput) input: PrepareAudioUploadInput, @Ctx() ctx: GraphQLContext) {
+  async prepareAudioUpload(@Arg('input', () => PrepareAudioUploadInput) input: PrepareAudioUploadInput, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
+    await ctx.rateLimits.consume('prepareAudioUpload', viewer.id);
     return ctx.uploads.prepare(viewer.id, input);
   }
 
@@ -17,8 +18,9 @@ export class UploadResolver {
     description:
       'New upload URL(s) for an upload still AWAITING_UPLOAD, e.g. when a long multipart upload outlives its URLs. Parts already uploaded stay; the upload window starts again.',
   })
-  renewUploadUrls(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
+  async renewUploadUrls(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
+    await ctx.rateLimits.consume('renewUploadUrls', viewer.id);
     if (!isUuid(id)) throw notFound();
     return ctx.uploads.renew(viewer.id, id.toLowerCase());
   }
@@ -27,8 +29,9 @@ export class UploadResolver {
     description:
       'Confirm the upload and queue processing. Idempotent: calling it again for a QUEUED, PROCESSING, DONE or FAILED asset returns it unchanged and queues nothing.',
   })
-  completeAudioUpload(@Arg('input', () => CompleteAudioUploadInput) input: CompleteAudioUploadInput, @Ctx() ctx: GraphQLContext) {
+  async completeAudioUpload(@Arg('input', () => CompleteAudioUploadInput) input: CompleteAudioUploadInput, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
+    await ctx.rateLimits.consume('completeAudioUpload', viewer.id);
     if (!isUuid(input.id)) throw notFound();
     return ctx.uploads.complete(viewer.id, input.id.toLowerCase(), input.parts ?? null);
   }

@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/jwt.js';
 import { unauthenticated } from '../domain/errors.js';
 import type { AssetEvents } from '../events/asset-events.js';
 import type { AssetsService } from '../services/assets.service.js';
+import type { RateLimitService } from '../services/rate-limit.service.js';
 import type { UploadsService } from '../services/uploads.service.js';
 
 /** What every resolver gets: the viewer (null: no or bad token) and the services. */
@@ -12,6 +13,8 @@ export interface GraphQLContext {
   assets: AssetsService;
   uploads: UploadsService;
   events: AssetEvents;
+  /** Per-user budgets of the upload mutations, shared by every API process. */
+  rateLimits: RateLimitService;
 }
 
 export function requireViewer(ctx: GraphQLContext): Viewer {

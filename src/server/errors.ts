@@ -35,3 +35,22 @@ export function makeFormatError(options: { production: boolean; onUnexpected: (e
     };
   };
 }
+
+export type FormatError = ReturnType<typeof makeFormatError>;
+
+/**
+ * graphql-ws sends errors as `error.toJSON()` and never calls Apollo's
+ * formatError, so without this a socket would show raw messages (SQL,
+ * storage keys) and lose the contract codes. Errors an async iterator threw
+ * arrive wrapped without a path: unwrap them here. `extensions.http` is an
+ * HTTP-only hint (Apollo strips it too).
+ */
+export function formatWsErrors(errors: readonly GraphQLError[], format: FormatError): GraphQLFormattedError[] {
+  return errors.map((e) => {
+    const original = e.path || !e.originalError ? e : e.originalError;
+    const formatted = format(e.toJSON(), original);
+    if (!formatted.extensions || !('http' in formatted.extensions)) return formatted;
+    const { http: _http, ...extensions } = formatted.extensions;
+    return { ...formatted, extensions };
+  });
+}

@@ -6,11 +6,32 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Auth } from '../auth/jwt.js';
+import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { makeFormatError } from './errors.js';
 import { attachGraphQLWs } from './graphql-ws.js';
 import { type HealthCheck, healthHandler } from './health.js';
+import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, documentSizeGuard } from './limits.js';
+import { type OriginPolicy, originGuard } from './origins.js';
+
+/** Who may call /graphql from a browser, and how much one socket or user may hold. */
+export interface HttpSecurity {
+  origins: OriginPolicy;
+  wsMaxConnectionsPerUser: number;
+  wsMaxSubscriptionsPerConnection: number;
+}
+
+export function httpSecurity(config: Config): HttpSecurity {
+  return {
+    origins: { allowed: config.corsAllowedOrigins, allowLocalhost: config.nodeEnv !== 'production' },
+    wsMaxConnectionsPerUser: config.wsMaxConnectionsPerUser,
+    wsMaxSubscriptionsPerConnection: config.wsMaxSubscriptionsPerConnection,
+  };
+}
+
+/** Without configuration: same-origin browsers only. */
+const STRICT: HttpSecurity = { origins: { allowed: [], allowLocalhost: false }, wsMaxConnectionsPerUser: 20, wsMaxSubscriptionsPerConnection: 20 };
 
 export interface HttpOptions {
   host: string;
@@ -27,6 +48,7 @@ export interface HttpOptions {
   log: Logger;
   /** Extra routes (development token, web app) mounted before /graphql. */
   extraRoutes?: (app: express.Express) => void;
+  security?: HttpSecurity;
 }
 
 export interface RunningHttp {
@@ -36,7 +58,9 @@ export interface RunningHttp {
   close(): Promise<void>;
 }
 
+/** Contract: HTTP bodies over 1 MiB are refused; WebSocket messages too. */
 const MAX_BODY = '1mb';
+const MAX_WS_MESSAGE_BYTES = 1024 * 1024;
 
 export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
   const app = express();
@@ -48,13 +72,24 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
   let apollo: ApolloServer<GraphQLContext> | null = null;
   if (o.graphql) {
     const g = o.graphql;
+    const security = o.security ?? STRICT;
+    const formatError = makeFormatError({
+      production: o.production,
+      onUnexpected: (e) => o.log.error({ err: e }, 'unexpected error in a GraphQL operation'),
+    });
     const ws = attachGraphQLWs({
       httpServer: server,
       path: '/graphql',
       schema: g.schema,
       auth: g.auth,
       baseContext: g.baseContext,
-      maxPayloadBytes: 1024 * 1024,
+      maxPayloadBytes: MAX_WS_MESSAGE_BYTES,
+      origins: security.origins,
+      maxConnectionsPerUser: security.wsMaxConnectionsPerUser,
+      maxSubscriptionsPerConnection: security.wsMaxSubscriptionsPerConnection,
+      introspection: o.explorer,
+      production: o.production,
+      formatError,
     });
     closeWs = () => ws.close();
     apollo = new ApolloServer<GraphQLContext>({
@@ -62,12 +97,14 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       introspection: o.explorer,
       allowBatchedHttpRequests: false,
       csrfPrevention: true,
+      // Our clients never send hashes; APQ would only be a cache strangers can fill.
+      persistedQueries: false,
+      parseOptions: { maxTokens: GRAPHQL_LIMITS.maxTokens },
+      validationRules: [depthLimitRule(GRAPHQL_LIMITS.maxDepth)],
       includeStacktraceInErrorResponses: !o.production,
-      formatError: makeFormatError({
-        production: o.production,
-        onUnexpected: (e) => o.log.error({ err: e }, 'unexpected error in a GraphQL operation'),
-      }),
+      formatError,
       plugins: [
+        complexityPlugin(g.schema),
         ApolloServerPluginDrainHttpServer({ httpServer: server }),
         // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
         ApolloServerPluginLandingPageDisabled(),
@@ -77,7 +114,9 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
     o.extraRoutes?.(app);
     app.use(
       '/graphql',
+      originGuard(security.origins),
       express.json({ limit: MAX_BODY }),
+      documentSizeGuard(),
       expressMiddleware(apollo, {
         context: async ({ req }): Promise<GraphQLContext> => {
           const header = req.headers.authorization;

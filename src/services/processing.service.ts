@@ -1,6 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetRepository } from '../db/asset.repository.js';
+import { makeJobDir } from '../jobs/work-dirs.js';
 import { ASSET_ERROR_MESSAGES, AssetStatus } from '../domain/asset-status.js';
 import { type AttemptEvent, classifyFfmpegFailure, decide } from '../domain/job-outcome.js';
 import type { Logger } from '../log.js';
@@ -179,6 +180,6 @@ export class ProcessingService {
   }
 
   private makeWorkDir(id: string): Promise<string> {
-    return mkdtemp(path.join(this.config.tmpDir, `audio-job-${id}-`));
+    return makeJobDir(this.config.tmpDir, id);
   }
 }

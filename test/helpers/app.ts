@@ -29,19 +29,38 @@ export interface GqlResponse<T> {
   errors?: { message: string; extensions?: { code?: string; [k: string]: unknown } }[];
 }
 
-export async function startTestApp(options: { env?: Record<string, string>; role?: Role } = {}): Promise<TestApp> {
-  const db = await testDatabase();
-  const s3 = await testS3();
-  const tmpDir = await mkdtemp(path.join(tmpdir(), 'audio-test-tmp-'));
-  const config = parseConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  role?: Role;
+  /** Shared with other processes of the test; then not stopped by this app. */
+  db?: TestDatabase;
+  s3?: TestS3;
+  tmpDir?: string;
+}
+
+/** The env a process of the service needs to join this test's database and bucket. */
+export function serviceEnv(db: TestDatabase, s3: TestS3, tmpDir: string): Record<string, string> {
+  return {
     DATABASE_URL: db.url,
     S3_ENDPOINT: s3.endpoint,
     S3_BUCKET: s3.bucket,
     S3_ACCESS_KEY_ID: s3.accessKeyId,
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     TMPDIR: tmpDir,
+    AUTH_JWT_SECRET: TEST_JWT_SECRET,
+  };
+}
+
+export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters!';
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const db = options.db ?? (await testDatabase());
+  const s3 = options.s3 ?? (await testS3());
+  const tmpDir = options.tmpDir ?? (await mkdtemp(path.join(tmpdir(), 'audio-test-tmp-')));
+  const config = parseConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    ...serviceEnv(db, s3, tmpDir),
     WORKER_CONCURRENCY: '2',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...options.env,
@@ -77,10 +96,10 @@ export async function startTestApp(options: { env?: Record<string, string>; role
     },
     async stop() {
       for (const s of sockets) await s.dispose();
-      await app.stop();
-      await s3.stop();
-      await db.drop();
-      await rm(tmpDir, { recursive: true, force: true });
+      await app.stop({ graceMs: 2000 });
+      if (!options.s3) await s3.stop();
+      if (!options.db) await db.drop();
+      if (!options.tmpDir) await rm(tmpDir, { recursive: true, force: true });
     },
   };
 }

@@ -34,8 +34,15 @@ describe('npm run upload', () => {
   let t: TestApp;
   let dir: string;
   before(async () => {
-    // A low multipart threshold, so a 7 MB file takes the multipart path.
-    t = await startTestApp({ env: { MULTIPART_THRESHOLD_BYTES: String(5 * MIB), MULTIPART_PART_BYTES: String(5 * MIB) } });
+    t = await startTestApp({
+      env: {
+        // A low multipart threshold, so a 7 MB file takes the multipart path.
+        MULTIPART_THRESHOLD_BYTES: String(5 * MIB),
+        MULTIPART_PART_BYTES: String(5 * MIB),
+        // Empty = unset: the development secret, so /dev/token exists as under `npm start`.
+        AUTH_JWT_SECRET: '',
+      },
+    });
     dir = await mkdtemp(path.join(tmpdir(), 'cli-test-'));
   });
   after(async () => {

@@ -18,6 +18,8 @@ export function createApollo(token: string | null): ApolloClient {
     // Keep trying: a phone that sleeps or a service that restarts comes back.
     retryAttempts: Infinity,
     shouldRetry: () => true,
+    // The library's backoff doubles without a bound; forever needs a ceiling.
+    retryWait: (retries) => new Promise((r) => setTimeout(r, Math.min(2 ** retries, 30) * 1000 + Math.random() * 2000)),
     on: {
       // Events sent while the socket was down are gone: after a reconnect,
       // re-query what is on screen (GraphQLWsLink resubscribes by itself).

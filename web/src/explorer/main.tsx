@@ -31,6 +31,8 @@ async function start(): Promise<void> {
     <GraphiQL
       fetcher={fetcher}
       defaultQuery={EXAMPLE}
+      // Shareable links: /graphql?query=… opens with that operation.
+      initialQuery={new URLSearchParams(location.search).get('query') ?? undefined}
       // Pre-filled so the first query just works; the token is a development
       // one (or the #token= the user brought), so not persisted to storage.
       initialHeaders={headers}

@@ -1,0 +1,128 @@
+// Target 5: request rates of prepareAudioUpload and asset(id) with autocannon,
+// spread over many users, successful answers only, each beside the same
+// server's `{ __typename }` in the same round (rounds interleave the three).
+import autocannon from 'autocannon';
+import { gql, mapLimit, prepare } from '../lib/client.js';
+import { type BenchContext, result } from '../lib/context.js';
+import { type SectionResult, table } from '../lib/report.js';
+import { fmt, median, ratio } from '../lib/stats.js';
+
+const CONNECTIONS = 16;
+
+interface Round {
+  okPerSecond: number;
+  ok: number;
+  total: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+/** One autocannon run; users rotate request by request. */
+async function cannon(url: string, durationSeconds: number, bodies: string[], tokens: string[]): Promise<Round> {
+  let next = 0;
+  let ok = 0;
+  const r = await autocannon({
+    url: `${url}/graphql`,
+    connections: CONNECTIONS,
+    duration: durationSeconds,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    requests: [
+      {
+        method: 'POST',
+        setupRequest: (req) => {
+          const k = next++ % bodies.length;
+          req.headers = { 'content-type': 'application/json', authorization: `Bearer ${tokens[k % tokens.length]}` };
+          req.body = bodies[k];
+          return req;
+        },
+      },
+    ],
+    // A GraphQL error comes back as HTTP 200: only answers with data and no errors count.
+    verifyBody: (body) => {
+      const good = body.startsWith('{"data":{') && !body.includes('"errors":');
+      if (good) ok++;
+      return good;
+    },
+  });
+  const seconds = (r.finish.getTime() - r.start.getTime()) / 1000;
+  return { okPerSecond: ok / seconds, ok, total: r.requests.total, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts + r.non2xx + r.mismatches };
+}
+
+export async function apiSection(ctx: BenchContext): Promise<SectionResult[]> {
+  const users = ctx.quick ? 200 : 1000;
+  const assetUsers = ctx.quick ? 50 : 200;
+  const duration = ctx.quick ? 3 : 8;
+  ctx.log(`api: minting ${users} user tokens and seeding ${assetUsers} DONE assets`);
+  const tokens = await Promise.all(Array.from({ length: users }, (_, i) => ctx.token(`api-user-${i}`)));
+  const assetIds = await mapLimit(tokens.slice(0, assetUsers), 16, async (t) => (await prepare(ctx.api.url, t, { filename: 'seed.mp3', size: 1_000_000, contentType: 'audio/mpeg' })).id);
+  // Seeded as finished assets, so asset(id) resolves a playback URL as it does for real ones.
+  await ctx.cluster.query(`update audio_asset set status = 'DONE', progress = 1, duration_seconds = 123.4, detected_type = 'audio/mpeg' where id = any($1::uuid[])`, [assetIds]);
+  const check = await gql(ctx.api.url, tokens[0]!, 'query($id: ID!) { asset(id: $id) { status url } }', { id: assetIds[0] });
+  if (!check.asset?.url) throw new Error(`seeded asset has no url: ${JSON.stringify(check)}`);
+
+  const typename = tokens.map(() => JSON.stringify({ query: '{ __typename }' }));
+  const prepareBodies = tokens.map((_, i) =>
+    JSON.stringify({
+      query: 'mutation($input: PrepareAudioUploadInput!) { prepareAudioUpload(input: $input) { asset { id status } uploadUrl uploadHeaders { name value } expiresAt } }',
+      variables: { input: { filename: `note-${i}.m4a`, size: 250_000 + i, contentType: 'audio/mp4' } },
+    }),
+  );
+  const assetBodies = assetIds.map((id) => JSON.stringify({ query: 'query($id: ID!) { asset(id: $id) { id status progress duration url } }', variables: { id } }));
+  const assetTokens = tokens.slice(0, assetUsers);
+
+  const kinds = {
+    typename: (d: number) => cannon(ctx.api.url, d, typename, tokens),
+    prepare: (d: number) => cannon(ctx.api.url, d, prepareBodies, tokens),
+    asset: (d: number) => cannon(ctx.api.url, d, assetBodies, assetTokens),
+  };
+  ctx.log('api: warm-up (2 s each, discarded)');
+  for (const run of Object.values(kinds)) await run(2);
+  const rounds: Record<keyof typeof kinds, Round[]> = { typename: [], prepare: [], asset: [] };
+  for (let r = 0; r < ctx.runs; r++) {
+    for (const k of Object.keys(kinds) as (keyof typeof kinds)[]) {
+      ctx.log(`api round ${r + 1}/${ctx.runs}: ${k}, ${duration} s`);
+      rounds[k].push(await kinds[k](duration));
+    }
+  }
+  return [report(ctx, rounds, users, assetUsers, duration)];
+}
+
+function report(ctx: BenchContext, rounds: Record<'typename' | 'prepare' | 'asset', Round[]>, users: number, assetUsers: number, duration: number): SectionResult {
+  const med = (k: keyof typeof rounds, f: (r: Round) => number) => median(rounds[k].map(f));
+  const rate = (k: keyof typeof rounds) => med(k, (r) => r.okPerSecond);
+  const row = (name: string, k: keyof typeof rounds, target: string) => [
+    name,
+    `**${fmt(rate(k))}/s**`,
+    k === 'typename' ? '—' : ratio(rate(k) / rate('typename'), 2),
+    `${fmt(med(k, (r) => r.p50))} ms`,
+    `${fmt(med(k, (r) => r.p99))} ms`,
+    rounds[k].reduce((a, r) => a + r.errors, 0),
+    rounds[k].map((r) => fmt(r.okPerSecond)).join(', '),
+    target,
+  ];
+  const md =
+    `autocannon 9 against one API process (\`--role api\`, NODE_ENV=production), ${CONNECTIONS} connections, ` +
+    `${duration} s per measurement, ${ctx.runs} round(s) each interleaving the three requests, after a 2-s warm-up of each. ` +
+    `Every request carries a bearer JWT, rotating over ${users} users (asset(id): ${assetUsers} users, each reading its own ` +
+    `DONE asset, so \`url\` presigns a GET), and the upload rate limit is raised through UPLOAD_RATE_LIMIT_PER_MINUTE. ` +
+    `Rates count only answers with \`data\` and no \`errors\`; latency percentiles are autocannon's over all answers.\n\n` +
+    table(['request', 'successful req/s (median)', 'vs __typename', 'p50', 'p99', 'failed answers', 'per round', 'target'], [
+      row('`{ __typename }` (same server, same rounds)', 'typename', '—'),
+      row('`prepareAudioUpload` (asset row + presigned PUT)', 'prepare', '≥ 1,000/s'),
+      row('`asset(id) { id status progress duration url }`', 'asset', '≥ 3,000/s'),
+    ]);
+  const prepareOk = rate('prepare');
+  const assetOk = rate('asset');
+  return result(ctx, {
+    key: 'api',
+    title: '5. API request rates (autocannon)',
+    targets: [
+      { name: '5. API', target: 'prepareAudioUpload ≥ 1,000 req/s', measured: `${fmt(prepareOk)}/s, p99 ${fmt(med('prepare', (r) => r.p99))} ms (${ratio(prepareOk / rate('typename'), 2)} of __typename)`, met: ctx.quick ? null : prepareOk >= 1000 },
+      { name: '5. API', target: 'asset(id) ≥ 3,000 req/s', measured: `${fmt(assetOk)}/s, p99 ${fmt(med('asset', (r) => r.p99))} ms (${ratio(assetOk / rate('typename'), 2)} of __typename)`, met: ctx.quick ? null : assetOk >= 3000 },
+    ],
+    markdown: md,
+    data: rounds,
+  });
+}

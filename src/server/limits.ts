@@ -1,0 +1,211 @@
+// How big, deep and costly one GraphQL operation may be, for HTTP (Apollo)
+// and WebSocket (graphql-ws) alike. Every limit is checked before anything
+// executes: size and token count while parsing, depth while validating,
+// cost once the variables are known.
+import type { ApolloServerPlugin } from '@apollo/server';
+import type express from 'express';
+import {
+  type DocumentNode,
+  type ExecutionArgs,
+  GraphQLError,
+  type GraphQLSchema,
+  Kind,
+  NoSchemaIntrospectionCustomRule,
+  type SelectionSetNode,
+  type ValidationRule,
+  getOperationAST,
+  getVariableValues,
+  parse,
+  specifiedRules,
+  validate,
+} from 'graphql';
+import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
+
+/**
+ * The budget. The web app's largest operation (assets(first: 50) with every
+ * field and a waveform) costs about 1,300; assets(first: 100) about 2,600.
+ * The introspection query the explorers send has about 200 tokens, depth 13.
+ */
+export const GRAPHQL_LIMITS = {
+  /** Bytes of query text: the web app's documents are under 1 KiB, introspection ~2 KiB. */
+  maxDocumentBytes: 32 * 1024,
+  /** graphql-js stops parsing past this many tokens (parse's `maxTokens`). */
+  maxTokens: 5_000,
+  /** Selection-set nesting. Our types do not nest; only introspection recurses (type -> fields -> type ...). */
+  maxDepth: 15,
+  maxComplexity: 5_000,
+  /** Evaluation steps of the cost walk (fragment spreads re-counted), against fragment-doubling documents. */
+  maxComplexityNodes: 20_000,
+} as const;
+
+/** What one field costs beyond 1, where it does real work per item. */
+const FIELD_COSTS: Readonly<Record<string, number>> = {
+  'AudioAsset.waveform': 10, // reads the envelope row and reduces it
+  'AudioAsset.url': 2, // signs a URL
+  // Clients send one mutation per document: a budget of 5,000 allows ~50, so
+  // a document of hundreds of aliased mutations is refused before any runs.
+  'Mutation.prepareAudioUpload': 100,
+  'Mutation.completeAudioUpload': 100,
+  'Mutation.renewUploadUrls': 100,
+  'Mutation.deleteAudioAsset': 100,
+  'Subscription.assetUpdated': 10,
+};
+
+/** `first` multiplies what is below a connection; capped at the service's own maximum (100), which refuses more. */
+const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
+  const own = FIELD_COSTS[`${type.name}.${field.name}`] ?? 1;
+  const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : 1;
+  return own + childComplexity * first;
+};
+
+const refused = (message: string, code = 'GRAPHQL_VALIDATION_FAILED', status = 400) =>
+  new GraphQLError(message, { extensions: { code, http: { status } } });
+
+/**
+ * Longest chain of nested selection sets in each operation, fragments
+ * included, counting introspection fields too (graphql-depth-limit skips
+ * them, follows fragment cycles until the stack overflows and throws on an
+ * unknown fragment). Fragment depths are memoised, so a document that
+ * spreads fragments many times over costs one pass.
+ */
+export function depthLimitRule(maxDepth: number): ValidationRule {
+  return (context) => {
+    const fragments = new Map<string, SelectionSetNode>();
+    for (const d of context.getDocument().definitions) {
+      if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d.selectionSet);
+    }
+    const memo = new Map<string, number>();
+    const visiting = new Set<string>();
+    const depthOf = (set: SelectionSetNode): number => {
+      let deepest = 0;
+      for (const s of set.selections) {
+        let d = 0;
+        if (s.kind === Kind.FIELD) d = s.selectionSet ? 1 + depthOf(s.selectionSet) : 1;
+        else if (s.kind === Kind.INLINE_FRAGMENT) d = depthOf(s.selectionSet);
+        else d = fragmentDepth(s.name.value);
+        if (d > deepest) deepest = d;
+      }
+      return deepest;
+    };
+    // Unknown fragments and cycles count 0 here: other rules report them.
+    const fragmentDepth = (name: string): number => {
+      const known = memo.get(name);
+      if (known !== undefined) return known;
+      const set = fragments.get(name);
+      if (!set || visiting.has(name)) return 0;
+      visiting.add(name);
+      const d = depthOf(set);
+      visiting.delete(name);
+      memo.set(name, d);
+      return d;
+    };
+    return {
+      OperationDefinition(node) {
+        const depth = depthOf(node.selectionSet);
+        if (depth > maxDepth) {
+          context.reportError(new GraphQLError(`operation depth ${depth} is over the limit of ${maxDepth}`, { nodes: [node] }));
+        }
+      },
+    };
+  };
+}
+
+/**
+ * Cost of the operation that will run, or null when its variables do not
+ * coerce (execution then refuses them with its own BAD_USER_INPUT error).
+ * Throws a GraphQLError when the walk itself passes maxComplexityNodes.
+ */
+export function operationComplexity(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined,
+): number | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  const coerced = getVariableValues(schema, operation.variableDefinitions ?? [], variables ?? {});
+  if (coerced.errors) return null;
+  return getComplexity({
+    schema,
+    query: document,
+    variables: variables ?? {},
+    ...(operation.name ? { operationName: operation.name.value } : {}),
+    estimators: [estimator],
+    maxQueryNodes: GRAPHQL_LIMITS.maxComplexityNodes,
+  });
+}
+
+function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined,
+  operationName: string | null | undefined): void {
+  let cost: number | null;
+  try {
+    cost = operationComplexity(schema, document, variables, operationName);
+  } catch (e) {
+    throw refused(e instanceof GraphQLError ? e.message : 'the operation cost could not be computed');
+  }
+  if (cost !== null && cost > GRAPHQL_LIMITS.maxComplexity) {
+    throw refused(`operation complexity ${cost} is over the limit of ${GRAPHQL_LIMITS.maxComplexity}`);
+  }
+}
+
+/** Apollo: the cost check, once the operation and its variables are known and before it executes. */
+export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ request, document }) {
+          checkComplexity(schema, document, request.variables, request.operationName);
+        },
+      };
+    },
+  };
+}
+
+const tooLarge = (bytes: number) =>
+  `query document is ${bytes} bytes, over the limit of ${GRAPHQL_LIMITS.maxDocumentBytes}`;
+
+/** Express, after the JSON parser: refuses an oversized query text with 413 before Apollo parses it. */
+export function documentSizeGuard(): express.RequestHandler {
+  return (req, res, next) => {
+    const body = req.body as { query?: unknown } | undefined;
+    const query = (body && typeof body === 'object' ? body.query : undefined) ?? req.query['query'];
+    const bytes = typeof query === 'string' ? Buffer.byteLength(query) : 0;
+    if (bytes > GRAPHQL_LIMITS.maxDocumentBytes) {
+      res.status(413).json({ errors: [{ message: tooLarge(bytes), extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+      return;
+    }
+    next();
+  };
+}
+
+export interface OperationRequest {
+  query?: unknown;
+  variables?: Record<string, unknown> | null | undefined;
+  operationName?: string | null | undefined;
+}
+
+/**
+ * graphql-ws: the same limits as HTTP (graphql-ws alone parses and validates
+ * with none of them, introspection included). Errors or execution arguments.
+ */
+export function prepareOperation(schema: GraphQLSchema, payload: OperationRequest, introspection: boolean): ExecutionArgs | GraphQLError[] {
+  if (typeof payload.query !== 'string') return [refused('query must be a string', 'BAD_REQUEST')];
+  const bytes = Buffer.byteLength(payload.query);
+  if (bytes > GRAPHQL_LIMITS.maxDocumentBytes) return [refused(tooLarge(bytes), 'PAYLOAD_TOO_LARGE', 413)];
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query, { maxTokens: GRAPHQL_LIMITS.maxTokens });
+  } catch (e) {
+    return [refused(e instanceof GraphQLError ? e.message : 'syntax error', 'GRAPHQL_PARSE_FAILED')];
+  }
+  const rules = [...specifiedRules, depthLimitRule(GRAPHQL_LIMITS.maxDepth), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
+  const errors = validate(schema, document, rules, { maxErrors: 10 });
+  if (errors.length > 0) return errors.map((e) => refused(e.message));
+  const variables = payload.variables ?? undefined;
+  try {
+    checkComplexity(schema, document, variables, payload.operationName);
+  } catch (e) {
+    return [e as GraphQLError];
+  }
+  return { schema, document, variableValues: variables, operationName: payload.operationName ?? null };
+}
