@@ -18,6 +18,8 @@ export interface TranscodeRequest {
   signal: AbortSignal;
   limits?: FfmpegLimits;
   stallTimeoutMs?: number;
+  /** A duration known before ffmpeg starts (e.g. media/ogg-duration.ts), or null. */
+  expectedDurationSeconds?: number | null;
   /** Decoded seconds so far and the container's declared duration (if any). */
   onProgress?: (decodedSeconds: number, declaredSeconds: number | null) => void;
 }
@@ -35,6 +37,14 @@ export type TranscodeOutcome =
  * it before anything big is decoded or written.
  */
 export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutcome> {
+  const refusal = (seconds: number) =>
+    // A header may be off by a little (VBR estimates): refuse only far beyond.
+    seconds > r.maxDurationSeconds * 1.5 + 5
+      ? `declared duration ${seconds.toFixed(0)} s is over the limit of ${r.maxDurationSeconds} s`
+      : null;
+  const expected = r.expectedDurationSeconds ?? null;
+  const early = expected === null ? null : refusal(expected);
+  if (early) return { kind: 'too-long', reason: early };
   const reducer = new PeakReducer();
   const consume = createPcmConsumer(reducer);
   const maxSamples = r.maxDurationSeconds * OUTPUT_SAMPLE_RATE;
@@ -42,7 +52,7 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   const abortLocal = () => local.abort();
   r.signal.addEventListener('abort', abortLocal, { once: true });
   let tooLong: string | null = null;
-  let declared: number | null = null;
+  let declared: number | null = expected;
 
   try {
     const result = await runFfmpeg({
@@ -57,12 +67,9 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
       ...(r.limits ? { limits: r.limits } : {}),
       ...(r.stallTimeoutMs ? { stallTimeoutMs: r.stallTimeoutMs } : {}),
       onDeclaredDuration: (seconds) => {
-        declared = seconds;
-        // A header may be off by a little (VBR estimates): refuse only far beyond.
-        if (seconds > r.maxDurationSeconds * 1.5 + 5) {
-          tooLong = `declared duration ${seconds.toFixed(0)} s is over the limit of ${r.maxDurationSeconds} s`;
-          local.abort();
-        }
+        declared ??= seconds;
+        tooLong = refusal(seconds);
+        if (tooLong) local.abort();
       },
       onPcm: (chunk) => {
         consume(chunk);

@@ -7,6 +7,7 @@ import { type AttemptEvent, classifyFfmpegFailure, decide } from '../domain/job-
 import type { Logger } from '../log.js';
 import { detectObjectFileType } from '../media/gate.js';
 import { encodeEnvelope } from '../media/peaks.js';
+import { oggDurationSeconds } from '../media/ogg-duration.js';
 import { transcodeAudio } from '../media/transcode.js';
 import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
@@ -108,6 +109,7 @@ export class ProcessingService {
       return { kind: 'rejected-type' };
     }
 
+    const expectedDurationSeconds = gate.demuxer === 'ogg' ? await this.oggDuration(original, size) : null;
     const dir = await makeWorkDir();
     const outputPath = path.join(dir, 'output.m4a');
     const inputUrl = await this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120);
@@ -119,6 +121,7 @@ export class ProcessingService {
       outputPath,
       maxDurationSeconds: this.config.maxDurationSeconds,
       signal,
+      expectedDurationSeconds,
       onProgress: (decoded, declared) => {
         const now = Date.now();
         if (!declared || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
@@ -177,6 +180,15 @@ export class ProcessingService {
 
   private async removeObjects(id: string): Promise<void> {
     await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
+  }
+
+  /** Ogg's duration from its first and last pages (two small ranged reads); null when unknown. */
+  private async oggDuration(key: string, size: number): Promise<number | null> {
+    const [head, tail] = await Promise.all([
+      this.storage.getRange(key, 0, Math.min(size, 4096) - 1),
+      this.storage.getRange(key, Math.max(0, size - 65_536), size - 1),
+    ]);
+    return oggDurationSeconds(head, tail);
   }
 
   private makeWorkDir(id: string): Promise<string> {
