@@ -1,0 +1,29 @@
+# syntax=docker/dockerfile:1
+# Build: everything (TypeScript, web bundle) with dev dependencies.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# The image already has Node 24: the `node` package's preinstall (which brings
+# Node for npm scripts on other machines) and the embedded servers' install
+# scripts are not needed here.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+# Runtime: production dependencies, Debian's security-maintained ffmpeg
+# (not the npm fallback), util-linux for prlimit, a non-root user.
+FROM node:24-bookworm-slim AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg util-linux tini ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 FFMPEG_PATH=/usr/bin/ffmpeg
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+USER node
+EXPOSE 4000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+ENTRYPOINT ["tini", "--", "node", "dist/src/main.js"]
+CMD ["--role", "all"]

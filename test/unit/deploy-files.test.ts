@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { CONFIG_VARIABLES } from '../../src/config/config.js';
+
+const root = new URL('../../../', import.meta.url);
+const read = (name: string) => readFileSync(new URL(name, root), 'utf8');
+const hasDockerCompose = (() => {
+  try {
+    execFileSync('docker-compose', ['version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+interface Service {
+  build?: unknown;
+  image?: string;
+  environment?: Record<string, string>;
+  healthcheck?: unknown;
+  command?: string[];
+  depends_on?: Record<string, unknown>;
+}
+
+describe('docker-compose.yml and Dockerfile', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+
+  it('brings up PostgreSQL, MinIO with an init step, and separate api and worker services built from the Dockerfile', () => {
+    const s = compose.services;
+    assert.deepEqual(Object.keys(s).sort(), ['api', 'minio', 'minio-init', 'postgres', 'worker']);
+    assert.ok(s.api!.build && s.worker!.build);
+    assert.deepEqual(s.api!.command, ['--role', 'api']);
+    assert.deepEqual(s.worker!.command, ['--role', 'worker']);
+    for (const name of ['postgres', 'minio']) assert.ok(s[name]!.healthcheck, `${name} has a healthcheck`);
+    assert.deepEqual(Object.keys(compose.volumes).sort(), ['miniodata', 'pgdata']);
+    assert.ok(String(read('docker-compose.yml')).includes('mc ilm rule add'), 'the init step sets the lifecycle rule');
+  });
+
+  it('sets only variables the config module reads, and a public endpoint browsers can use', () => {
+    for (const name of ['api', 'worker']) {
+      const env = compose.services[name]!.environment!;
+      for (const key of Object.keys(env)) assert.ok(CONFIG_VARIABLES.includes(key), `${name}: ${key} is not read by src/config/config.ts`);
+      assert.equal(env['NODE_ENV'], 'production');
+      assert.match(String(env['S3_PUBLIC_ENDPOINT']), /^http:\/\/localhost:9000$/);
+    }
+  });
+
+  it('builds a small multi-stage image: Debian ffmpeg, production dependencies only, non-root, healthcheck on /healthz', () => {
+    const docker = read('Dockerfile');
+    assert.ok((docker.match(/^FROM /gm) ?? []).length >= 2);
+    assert.match(docker, /apt-get install[^\n]*ffmpeg/);
+    assert.match(docker, /npm ci --omit=dev/);
+    assert.match(docker, /^USER node$/m);
+    assert.match(docker, /HEALTHCHECK[\s\S]*\/healthz/);
+  });
+
+  it('is a valid compose file for docker-compose', { skip: hasDockerCompose ? false : 'docker-compose is not installed (.ci/run installs it)' }, () => {
+    execFileSync('docker-compose', ['-f', new URL('docker-compose.yml', root).pathname, 'config', '-q'], {
+      env: { ...process.env, AUTH_JWT_SECRET: 'x'.repeat(40) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  });
+});
