@@ -5,7 +5,7 @@
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { BenchContext, Section } from './lib/context.js';
@@ -13,6 +13,7 @@ import { Cluster, ROOT, WORK_DIR } from './lib/infra.js';
 import { ffmpegVersion } from './lib/inputs.js';
 import { cpuCount, HAS_GNU_TIME } from './lib/proc.js';
 import { describeMachine, machineInfo, type SectionResult, table, verdict } from './lib/report.js';
+import { buildPrototype, PROTOTYPES } from './prototypes.js';
 import { apiSection } from './sections/api.js';
 import { fanoutSection } from './sections/fanout.js';
 import { podcastSection } from './sections/podcast.js';
@@ -40,6 +41,7 @@ const { values } = parseArgs({
     'no-breakdown': { type: 'boolean', default: false },
     out: { type: 'string' },
     'database-url': { type: 'string' },
+    prototype: { type: 'string' },
     help: { type: 'boolean', default: false },
     ...Object.fromEntries(SECTION_KEYS.map((k) => [k, { type: 'boolean' as const, default: false }])),
     memory: { type: 'boolean', default: false },
@@ -50,6 +52,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(`npm run bench -- [--quick] [--runs N] [--${SECTION_KEYS.join('] [--')}] [--only a,b] [--no-breakdown] [--out FILE] [--database-url URL]
   no section flag: all sections. --memory is an alias of --podcast (both come from the same runs).
+  --prototype a,b: run the service from a patched copy (bench/prototypes.ts: ${Object.keys(PROTOTYPES).join(', ')});
+    results go to .data/bench/BENCHMARKS.<prototype>.md, never BENCHMARKS.md.
   --quick: fewer and shorter runs to check the bench itself; writes .data/bench/BENCHMARKS.quick.md, not BENCHMARKS.md.`);
   process.exit(0);
 }
@@ -73,8 +77,12 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 20) {
   process.exit(2);
 }
 const adminUrl = values['database-url'] ?? process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const resultsFile = quick ? path.join(WORK_DIR, 'results.quick.json') : path.join(ROOT, 'bench/results.json');
-const outFile = values.out ? path.resolve(values.out) : quick ? path.join(WORK_DIR, 'BENCHMARKS.quick.md') : path.join(ROOT, 'BENCHMARKS.md');
+const prototypes = (values.prototype ?? '').split(',').filter(Boolean);
+const variant = prototypes.length ? prototypes.join('+') : quick ? 'quick' : null;
+const resultsFile = variant ? path.join(WORK_DIR, `results.${variant}${quick && prototypes.length ? '.quick' : ''}.json`) : path.join(ROOT, 'bench/results.json');
+const outFile = values.out
+  ? path.resolve(values.out)
+  : variant ? path.join(WORK_DIR, `BENCHMARKS.${variant}${quick && prototypes.length ? '.quick' : ''}.md`) : path.join(ROOT, 'BENCHMARKS.md');
 
 const startedAt = Date.now();
 const log = (msg: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)} s] ${msg}`);
@@ -84,10 +92,13 @@ async function main(): Promise<void> {
   const ffmpeg = await ffmpegVersion();
   log(`sections: ${sections.join(', ')}; runs: ${runs}${quick ? ' (quick)' : ''}; ${cpuCount()} CPUs; ${ffmpeg}`);
   if (!HAS_GNU_TIME) log('GNU time (/usr/bin/time) not found: CPU time and max RSS of bare ffmpeg runs are not reported (apt-get install time)');
+  const proto = prototypes.length ? await buildPrototype(prototypes) : null;
+  if (proto) log(`prototype: ${proto.description}`);
   const jwtSecret = `bench-secret-${Math.random().toString(36).slice(2)}-0123456789abcdef0123456789`;
   const cluster = await Cluster.start({
     adminUrl,
     jwtSecret,
+    ...(proto ? { mainJs: proto.mainJs } : {}),
     env: {
       // Spread over many users anyway; raised so the API bench measures work, not refusals.
       UPLOAD_RATE_LIMIT_PER_MINUTE: '1000000',
@@ -104,7 +115,7 @@ async function main(): Promise<void> {
   });
   const results: SectionResult[] = [];
   try {
-    const machine = describeMachine(machineInfo(ffmpeg, cluster.db.where, HAS_GNU_TIME));
+    const machine = describeMachine(machineInfo(ffmpeg, cluster.db.where, HAS_GNU_TIME)) + (proto ? `; PROTOTYPE ${proto.description}` : '');
     log(`database: ${cluster.db.where}; S3 server: ${cluster.s3.endpoint}`);
     const api = await cluster.startService({ role: 'api', name: 'api-1' });
     const ctx: BenchContext = { cluster, api, quick, runs, machine, scratch, log, token: (sub) => cluster.auth.sign(sub, 86400) };
@@ -121,8 +132,11 @@ async function main(): Promise<void> {
       if (interrupted) break;
       log(`== ${key}`);
       const t0 = Date.now();
+      const loadBefore = os.loadavg()[0]!;
       const out = await run[key](ctx);
+      const loadAfter = os.loadavg()[0]!;
       for (const r of out) {
+        r.markdown = `_Machine load (1-min load average) before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${cpuCount()} CPUs._\n\n` + r.markdown;
         results.push(r);
         for (const t of r.targets) log(`   ${t.name}: ${t.target}: ${t.measured} -> ${verdict(t.met).replace(/\*/g, '')}`);
       }

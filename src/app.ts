@@ -65,7 +65,8 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       databaseUrl: infra.databaseUrl,
       supervise: runsWorker,
       jobTimeoutSeconds: config.jobTimeoutSeconds,
-      onError: (e) => log.warn({ err: e }, 'queue error'),
+      // pg's errors carry the whole client object: log what helps, not 10 KB of it.
+      onError: (e) => log.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, 'queue error'),
     });
     let worker: RunningWorker | null = null;
     stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
@@ -103,7 +104,12 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         explorer: config.graphqlExplorer,
         graphql: { schema, auth, baseContext },
         security: httpSecurity(config),
-        health: { ...health, events: async () => void (events!.isListening || Promise.reject(new Error('not listening'))) },
+        health: {
+          ...health,
+          events: async () => {
+            if (!events!.isListening) throw new Error('not listening');
+          },
+        },
         log,
         extraRoutes: (app) => {
           // Development tokens only where the development secret is in use.

@@ -162,6 +162,8 @@ export interface ClusterOptions {
   adminUrl: string;
   jwtSecret: string;
   env?: Record<string, string>;
+  /** The service entry point (a prototype's copy, see bench/prototypes.ts); default dist/src/main.js. */
+  mainJs?: string;
 }
 
 /** One database and one S3 server, and the service processes started over them. */
@@ -217,7 +219,7 @@ export class Cluster {
       const port = await freePort();
       const logFile = path.join(WORK_DIR, 'logs', `${s.name}.log`);
       const log = createWriteStream(logFile, { flags: 'a' });
-      const child = spawn(process.execPath, [...(s.nodeArgs ?? []), MAIN_JS, '--role', s.role], {
+      const child = spawn(process.execPath, [...(s.nodeArgs ?? []), this.o.mainJs ?? MAIN_JS, '--role', s.role], {
         cwd: ROOT,
         env: this.serviceEnv(port, tmpDir, s.env, s.databaseUrl),
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -275,7 +277,9 @@ export class Cluster {
   }
 
   async stop(): Promise<void> {
-    for (const svc of [...this.services]) await svc.stop(10_000).catch(() => {});
+    // API processes get a short grace: on SIGTERM they do not exit by themselves
+    // (Apollo's own signal handler races main.ts's; see BENCHMARKS.md findings).
+    for (const svc of [...this.services]) await svc.stop(svc.role === 'api' ? 3000 : 15_000).catch(() => {});
     await this.s3.stop().catch(() => {});
     await this.db.drop();
   }

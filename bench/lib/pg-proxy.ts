@@ -19,7 +19,8 @@ const CANCEL_REQUEST = 80877102;
 class ClientStream {
   private buf: Buffer = Buffer.alloc(0);
   private startup = true;
-  app = '?';
+  /** application_name of the connection; the ORM's connections set none. */
+  app = 'MikroORM';
   private lastParse = '';
 
   constructor(private readonly onTrip: (t: RoundTrip) => void) {}

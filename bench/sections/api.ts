@@ -9,6 +9,22 @@ import { fmt, median, ratio } from '../lib/stats.js';
 
 const CONNECTIONS = 16;
 
+export const TYPENAME_BODY = JSON.stringify({ query: '{ __typename }' });
+export const prepareBody = (i: number) =>
+  JSON.stringify({
+    query: 'mutation($input: PrepareAudioUploadInput!) { prepareAudioUpload(input: $input) { asset { id status } uploadUrl uploadHeaders { name value } expiresAt } }',
+    variables: { input: { filename: `note-${i}.m4a`, size: 250_000 + i, contentType: 'audio/mp4' } },
+  });
+export const assetBody = (id: string) => JSON.stringify({ query: 'query($id: ID!) { asset(id: $id) { id status progress duration url } }', variables: { id } });
+
+/** Users with one DONE asset each (seeded through the API, then marked DONE in SQL). */
+export async function seedDoneAssets(ctx: BenchContext, apiUrl: string, tokens: string[]): Promise<string[]> {
+  const ids = await mapLimit(tokens, 16, async (t) => (await prepare(apiUrl, t, { filename: 'seed.mp3', size: 1_000_000, contentType: 'audio/mpeg' })).id);
+  // Seeded as finished assets, so asset(id) resolves a playback URL as it does for real ones.
+  await ctx.cluster.query(`update audio_asset set status = 'DONE', progress = 1, duration_seconds = 123.4, detected_type = 'audio/mpeg' where id = any($1::uuid[])`, [ids]);
+  return ids;
+}
+
 interface Round {
   okPerSecond: number;
   ok: number;
@@ -19,7 +35,7 @@ interface Round {
 }
 
 /** One autocannon run; users rotate request by request. */
-async function cannon(url: string, durationSeconds: number, bodies: string[], tokens: string[]): Promise<Round> {
+export async function cannon(url: string, durationSeconds: number, bodies: string[], tokens: string[]): Promise<Round> {
   let next = 0;
   let ok = 0;
   const r = await autocannon({
@@ -56,20 +72,13 @@ export async function apiSection(ctx: BenchContext): Promise<SectionResult[]> {
   const duration = ctx.quick ? 3 : 8;
   ctx.log(`api: minting ${users} user tokens and seeding ${assetUsers} DONE assets`);
   const tokens = await Promise.all(Array.from({ length: users }, (_, i) => ctx.token(`api-user-${i}`)));
-  const assetIds = await mapLimit(tokens.slice(0, assetUsers), 16, async (t) => (await prepare(ctx.api.url, t, { filename: 'seed.mp3', size: 1_000_000, contentType: 'audio/mpeg' })).id);
-  // Seeded as finished assets, so asset(id) resolves a playback URL as it does for real ones.
-  await ctx.cluster.query(`update audio_asset set status = 'DONE', progress = 1, duration_seconds = 123.4, detected_type = 'audio/mpeg' where id = any($1::uuid[])`, [assetIds]);
+  const assetIds = await seedDoneAssets(ctx, ctx.api.url, tokens.slice(0, assetUsers));
   const check = await gql(ctx.api.url, tokens[0]!, 'query($id: ID!) { asset(id: $id) { status url } }', { id: assetIds[0] });
   if (!check.asset?.url) throw new Error(`seeded asset has no url: ${JSON.stringify(check)}`);
 
-  const typename = tokens.map(() => JSON.stringify({ query: '{ __typename }' }));
-  const prepareBodies = tokens.map((_, i) =>
-    JSON.stringify({
-      query: 'mutation($input: PrepareAudioUploadInput!) { prepareAudioUpload(input: $input) { asset { id status } uploadUrl uploadHeaders { name value } expiresAt } }',
-      variables: { input: { filename: `note-${i}.m4a`, size: 250_000 + i, contentType: 'audio/mp4' } },
-    }),
-  );
-  const assetBodies = assetIds.map((id) => JSON.stringify({ query: 'query($id: ID!) { asset(id: $id) { id status progress duration url } }', variables: { id } }));
+  const typename = tokens.map(() => TYPENAME_BODY);
+  const prepareBodies = tokens.map((_, i) => prepareBody(i));
+  const assetBodies = assetIds.map(assetBody);
   const assetTokens = tokens.slice(0, assetUsers);
 
   const kinds = {

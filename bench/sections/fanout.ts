@@ -58,7 +58,7 @@ export async function fanoutSection(ctx: BenchContext): Promise<SectionResult[]>
     return [report(ctx, count, bursts)];
   } finally {
     await mapLimit(watchers, 100, (w) => w.close());
-    await api2.stop();
+    await api2.stop(3000);
   }
 }
 

@@ -15,6 +15,7 @@ import { cpuOf, nowMs } from '../lib/proc.js';
 import { PgCountingProxy, type RoundTrip } from '../lib/pg-proxy.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, median, ms, quantile } from '../lib/stats.js';
+import { assetBody, cannon, prepareBody, seedDoneAssets, TYPENAME_BODY } from './api.js';
 import { jobStamps, type NoteTiming, processNotesSequentially } from './voice.js';
 
 const wrapperScript = (realFfmpeg: string, log: string) => `#!/bin/bash
@@ -27,6 +28,50 @@ rc=$?
 [ -n "$job" ] && echo "end $EPOCHREALTIME $rc $job" >> ${JSON.stringify(log)}
 exit $rc
 `;
+
+/** The API process under autocannon load, profiled: where prepareAudioUpload's and asset(id)'s time goes. */
+async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
+  const seconds = ctx.quick ? 3 : 6;
+  const api = await ctx.cluster.startService({ role: 'api', name: 'profile-api', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
+  const marks: Record<string, { from: number; to: number; requests: number }> = {};
+  let stoppedAt: number;
+  try {
+    const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => ctx.token(`profile-api-${i}`)));
+    const ids = await seedDoneAssets(ctx, api.url, tokens.slice(0, 50));
+    await cannon(api.url, 2, tokens.map(() => TYPENAME_BODY), tokens); // warm-up
+    for (const [name, bodies, who] of [
+      ['__typename', tokens.map(() => TYPENAME_BODY), tokens],
+      ['prepareAudioUpload', tokens.map((_, i) => prepareBody(i)), tokens],
+      ['asset(id)', ids.map(assetBody), tokens.slice(0, 50)],
+    ] as const) {
+      ctx.log(`profile: API under autocannon, ${name}, ${seconds} s`);
+      const from = nowMs();
+      const r = await cannon(api.url, seconds, [...bodies], [...who]);
+      marks[name] = { from, to: nowMs(), requests: r.ok };
+      await sleep(300);
+    }
+  } finally {
+    await api.stop(3000);
+    stoppedAt = nowMs();
+  }
+  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile') && !f.includes(`.${ctx.cluster.s3.pid}.`));
+  const profiles = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
+  // The API's profile is the newest one in the directory.
+  const newest = profiles.sort().at(-1) ?? file;
+  if (!newest) return '\n\n(no API profile was written)';
+  let md = `\n\n**API process** under autocannon (16 connections, ${seconds} s each, users rotating), started with \`node --cpu-prof\` ` +
+    `(file \`${path.relative(process.cwd(), path.join(dir, newest))}\`). Self time per request:\n\n`;
+  const rows: (string | number)[][] = [];
+  const tops: string[] = [];
+  for (const [name, m] of Object.entries(marks)) {
+    const s = await summarize(path.join(dir, newest), { fromEndMs: stoppedAt - m.from, toEndMs: stoppedAt - m.to });
+    const per = (v: number) => fmt((1000 * v) / Math.max(1, m.requests), 0);
+    rows.push([name, fmt(m.requests / ((m.to - m.from) / 1000), 0), `${per(s.busyMs)} µs`, s.byOwner.slice(0, 6).map((o) => `${o.owner} ${per(o.ms)}`).join(', ')]);
+    tops.push(`- ${name}: ` + s.byFunction.slice(0, 8).map((f) => `\`${f.fn}\` (${f.owner}) ${per(f.ms)} µs`).join('; '));
+  }
+  md += table(['request', 'req/s (profiled)', 'busy CPU per request', 'top owners, µs per request'], rows) + '\n\nTop functions by self time, µs per request:\n\n' + tops.join('\n');
+  return md;
+}
 
 export async function profileSection(ctx: BenchContext): Promise<SectionResult[]> {
   const count = ctx.quick ? 10 : 20;
@@ -90,13 +135,15 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
   const profile = profileFile
     ? await summarize(path.join(dir, profileFile), { fromEndMs: stoppedAt - phase.from, toEndMs: stoppedAt - phase.to })
     : null;
-  return [report(ctx, { timings, stamps, ffmpegTimes, trips: proxy.trips, idleTripsPerSecond, phase, workerCpuSeconds, s3, profile, profileFile: profileFile ? path.join(dir, profileFile) : null })];
+  const workerReport = report(ctx, { timings, stamps, ffmpegTimes, trips: proxy.trips, idleTripsPerSecond, phase, workerCpuSeconds, s3, profile, profileFile: profileFile ? path.join(dir, profileFile) : null });
+  workerReport.markdown += await profileApi(ctx, dir);
+  return [workerReport];
 }
 
 function parseStamps(text: string): Map<string, { start: number; end: number; rc: number }> {
   const out = new Map<string, { start: number; end: number; rc: number }>();
   for (const line of text.split('\n')) {
-    const m = /^(start|end) ([\d.]+) (?:(\d+) )?.*audio-job-([0-9a-f-]{36})-/.exec(line);
+    const m = /^(start|end) ([\d.]+) (?:(\d+) )?.*audio-job-(?:\d+-)?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})-/.exec(line);
     if (!m) continue;
     const id = m[4]!;
     const t = Number(m[2]) * 1000;

@@ -28,6 +28,8 @@ export class Api {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${this.token}` },
       body: JSON.stringify({ query: print(doc), variables }),
+    }).catch((e: Error) => {
+      throw new Error(`cannot reach ${this.url}: ${e.message}`);
     });
     const body = (await res.json().catch(() => ({}))) as { data?: R; errors?: { message: string; extensions?: { code?: string } }[] };
     const first = body.errors?.[0];

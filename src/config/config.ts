@@ -91,8 +91,8 @@ const origins = z
   .pipe(
     z.array(
       z.string().refine((o) => {
-        // scheme://host[:port], nothing after it: no path, query, fragment or credentials.
-        if (!/^https?:\/\/[^/?#@\s]+\/?$/i.test(o)) return false;
+        // scheme://host[:port], nothing after it: no path, query, fragment, credentials or wildcard.
+        if (!/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?\/?$/i.test(o)) return false;
         return URL.canParse(o);
       }, 'expected comma-separated origins like https://app.example.com (scheme, host and port only)'),
     ),

@@ -57,9 +57,17 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A cursor this API made, or null: nothing forged reaches SQL. */
 export function decodeCursor(s: string): Cursor | null {
-  const [iso, id] = Buffer.from(s, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) return null;
+  if (s.length > 200) return null;
+  const parts = Buffer.from(s, 'base64url').toString().split('|');
+  if (parts.length !== 2) return null;
+  const [iso, id] = parts as [string, string];
+  const createdAt = new Date(iso);
+  // Only what encodeCursor writes: an ISO date that round-trips, years 1..9999.
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso || !/^\d{4}-/.test(iso) || iso.startsWith('0000')) return null;
+  if (!UUID.test(id)) return null;
   return { createdAt, id };
 }

@@ -7,6 +7,8 @@ import { badInput } from './errors.js';
 const ACCEPTED_EXACT = new Set(['video/mp4', 'video/webm', 'video/ogg', 'application/ogg', 'application/octet-stream']);
 
 export function isAcceptedContentType(contentType: string): boolean {
+  // It is stored, echoed and signed into the upload URL: short and printable only.
+  if (contentType.length > 255 || /[\u0000-\u001f\u007f]/.test(contentType)) return false;
   const essence = contentType.split(';')[0]!.trim().toLowerCase();
   if (/^audio\/[a-z0-9][a-z0-9!#$&^_.+-]*$/.test(essence)) return true;
   return ACCEPTED_EXACT.has(essence);

@@ -18,7 +18,7 @@ export interface TranscodeRequest {
   signal: AbortSignal;
   limits?: FfmpegLimits;
   stallTimeoutMs?: number;
-  /** A duration known before ffmpeg starts (e.g. media/ogg-duration.ts), or null. */
+  /** An exact duration known before ffmpeg starts (e.g. Ogg granules: media/ogg-duration.ts), or null. */
   expectedDurationSeconds?: number | null;
   /** Decoded seconds so far and the container's declared duration (if any). */
   onProgress?: (decodedSeconds: number, declaredSeconds: number | null) => void;
@@ -43,7 +43,11 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
       ? `declared duration ${seconds.toFixed(0)} s is over the limit of ${r.maxDurationSeconds} s`
       : null;
   const expected = r.expectedDurationSeconds ?? null;
-  const early = expected === null ? null : refusal(expected);
+  // An exact count (not an estimate) is held to the limit itself, plus a second of slack.
+  const early =
+    expected !== null && expected > r.maxDurationSeconds + 1
+      ? `the stream holds ${expected.toFixed(0)} s, over the limit of ${r.maxDurationSeconds} s`
+      : null;
   if (early) return { kind: 'too-long', reason: early };
   const reducer = new PeakReducer();
   const consume = createPcmConsumer(reducer);

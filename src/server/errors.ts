@@ -18,6 +18,13 @@ export function makeFormatError(options: { production: boolean; onUnexpected: (e
         extensions: { code: original.code, ...original.details },
       };
     }
+    if (isUnavailable(original)) {
+      return {
+        message: 'A backing service (database or storage) is unavailable; try again shortly.',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      };
+    }
     const code = formatted.extensions?.['code'];
     const isGraphQLRequestError =
       original instanceof GraphQLError && typeof code === 'string' && code !== 'INTERNAL_SERVER_ERROR';
@@ -34,6 +41,22 @@ export function makeFormatError(options: { production: boolean; onUnexpected: (e
       extensions: { code: 'INTERNAL_SERVER_ERROR' },
     };
   };
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03', '53300']);
+
+/**
+ * A database or storage that cannot be reached is not a bug: clients get a
+ * clear, retryable SERVICE_UNAVAILABLE instead of an internal error.
+ */
+export function isUnavailable(e: unknown): boolean {
+  for (let cur = e, depth = 0; cur && typeof cur === 'object' && depth < 5; cur = (cur as { cause?: unknown }).cause, depth++) {
+    const { code, name, message } = cur as { code?: unknown; name?: unknown; message?: unknown };
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    if (name === 'ConnectionException') return true;
+    if (typeof message === 'string' && /Connection terminated|connect ECONNREFUSED|the database system is (starting|shutting) down/.test(message)) return true;
+  }
+  return false;
 }
 
 export type FormatError = ReturnType<typeof makeFormatError>;

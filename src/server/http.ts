@@ -102,6 +102,8 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       parseOptions: { maxTokens: GRAPHQL_LIMITS.maxTokens },
       validationRules: [depthLimitRule(GRAPHQL_LIMITS.maxDepth)],
       includeStacktraceInErrorResponses: !o.production,
+      // No "Did you mean ...?" field suggestions where introspection is off.
+      hideSchemaDetailsFromClientErrors: !o.explorer,
       formatError,
       plugins: [
         complexityPlugin(g.schema),

@@ -200,7 +200,8 @@ export function prepareOperation(schema: GraphQLSchema, payload: OperationReques
   }
   const rules = [...specifiedRules, depthLimitRule(GRAPHQL_LIMITS.maxDepth), ...(introspection ? [] : [NoSchemaIntrospectionCustomRule])];
   const errors = validate(schema, document, rules, { maxErrors: 10 });
-  if (errors.length > 0) return errors.map((e) => refused(e.message));
+  // Without introspection, "Did you mean ...?" would hand out the schema piece by piece (as Apollo's hideSchemaDetailsFromClientErrors).
+  if (errors.length > 0) return errors.map((e) => refused(introspection ? e.message : e.message.replace(/ ?Did you mean(.+?)\?$/, '')));
   const variables = payload.variables ?? undefined;
   try {
     checkComplexity(schema, document, variables, payload.operationName);

@@ -15,6 +15,7 @@ import { controlWebSockets, type WsControl } from './ws-control.js';
 const SECONDS = 20;
 const BARS = 64; // web/src/operations.ts
 const WAVEFORM = '[role="slider"][aria-label*="waveform"]';
+const MIB = 1024 * 1024;
 
 // Callbacks of evaluate() run in the page; this project compiles without DOM types.
 interface PageAudio {
@@ -48,7 +49,8 @@ describe('the web app in Chromium', { skip: skipWithoutChromium }, () => {
   let doneId: string;
 
   before(async () => {
-    t = await startTestApp();
+    // Multipart from 5 MiB (the S3 minimum part size), so a 7 MB file goes in parts.
+    t = await startTestApp({ env: { MULTIPART_THRESHOLD_BYTES: String(5 * MIB), MULTIPART_PART_BYTES: String(5 * MIB) } });
     dir = await mkdtemp(path.join(tmpdir(), 'browser-fixtures-'));
     token = await t.token('web-user');
     b = await launch();
@@ -63,7 +65,8 @@ describe('the web app in Chromium', { skip: skipWithoutChromium }, () => {
   });
 
   it('uploads through the file input: Uploading (gray), Processing (blue, %), then a player with the waveform', async () => {
-    const file = await makeAudio(dir, { kind: 'mp3', seconds: SECONDS });
+    // Silence, full tone, silence, half tone: a waveform with a shape to look at.
+    const file = await makeAudio(dir, { kind: 'sequence', seconds: SECONDS, fileName: 'four-parts.wav' });
     // Hold the PUT to storage, then the final event, to look at each state.
     let releasePut!: () => void;
     const putHeld = new Promise<void>((r) => (releasePut = r));
@@ -96,7 +99,8 @@ describe('the web app in Chromium', { skip: skipWithoutChromium }, () => {
     const heights = await slider.locator('.bar').evaluateAll((bars) => bars.map((e) => (e as unknown as { style: { height: string } }).style.height));
     assert.equal(heights.length, BARS);
     assert.deepEqual(heights, (api.waveform as number[]).map((v) => `${v}%`), 'each bar is its value in %');
-    assert.equal(await c.locator('audio').getAttribute('src'), api.url);
+    // Same object; the signature differs with the second it was signed in.
+    assert.equal(new URL((await c.locator('audio').getAttribute('src'))!).pathname, new URL(api.url).pathname);
     assert.equal(await c.locator('audio').getAttribute('preload'), 'metadata');
     await b.screenshot('web-03-done');
     doneId = id;
@@ -167,6 +171,19 @@ describe('the web app in Chromium', { skip: skipWithoutChromium }, () => {
     assert.equal((await t.gql(ASSET, { id }, token)).data.asset, null);
   });
 
+  it('uploads a large file in parts (multipart: one PUT per part, ETags read through CORS)', async () => {
+    const file = await makeAudio(dir, { kind: 'wav', seconds: 42, fileName: 'long-take.wav' }); // ~7.4 MB
+    const parts: string[] = [];
+    const onRequest = (r: { method(): string; url(): string }) => r.method() === 'PUT' && r.url().includes('partNumber=') && parts.push(r.url());
+    b.page.on('request', onRequest);
+    await b.page.setInputFiles('input[type=file]', file);
+    const c = b.page.locator('[data-asset-id]').filter({ hasText: 'long-take.wav' });
+    await c.locator(WAVEFORM).waitFor({ timeout: 60_000 });
+    b.page.off('request', onRequest);
+    assert.equal(parts.length, 2);
+    assert.ok(Math.abs(Number(await c.locator(WAVEFORM).getAttribute('aria-valuemax')) - 42) < 0.05);
+  });
+
   it('lists an asset uploaded elsewhere, live, and re-queries after the WebSocket comes back', async () => {
     const outside = async (name: string) => {
       const id = await prepareAndPut(t, await makeAudio(dir, { kind: 'wav', seconds: 2, fileName: name }), { contentType: 'audio/wav' }, token);
@@ -196,9 +213,7 @@ describe('the web app in Chromium', { skip: skipWithoutChromium }, () => {
     await b.page.route((url) => url.pathname.endsWith(`/audio/${doneId}.m4a`), (route) =>
       failedOnce ? route.continue() : ((failedOnce = true), route.abort('failed')),
     );
-    const asked = new Promise<void>((resolve) =>
-      b.page.on('request', (r) => r.postData()?.includes('query AssetUrl') && resolve()),
-    );
+    const asked = b.page.waitForRequest((r) => r.postData()?.includes('query AssetUrl') ?? false, { timeout: 30_000 });
     await b.page.reload();
     await asked;
     const audio = card(b, doneId).locator('audio');

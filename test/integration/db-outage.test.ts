@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ describe('PostgreSQL outage', () => {
   let fixtures: string;
   before(async () => {
     pgDir = await mkdtemp(path.join(tmpdir(), 'outage-pg-'));
+    await chmod(pgDir, 0o755); // as root, PostgreSQL runs as the postgres user: it must reach its data dir
     fixtures = await mkdtemp(path.join(tmpdir(), 'outage-fx-'));
     port = await freePort();
     server = await startEmbeddedPostgres({ dataDir: path.join(pgDir, 'data'), port });

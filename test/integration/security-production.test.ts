@@ -59,6 +59,15 @@ describe('production mode', () => {
       assert.ok(Array.isArray(result) && /introspection/i.test(result[0].message), JSON.stringify(result));
     });
 
+    it('gives no "Did you mean" field suggestions to piece the schema together', async () => {
+      const r = await t.gql(`{ asset { idd } assetz { x } }`, {}, token);
+      assert.ok(r.errors && r.errors.length > 0);
+      assert.doesNotMatch(JSON.stringify(r.errors), /Did you mean/);
+      const client = t.ws(token);
+      const result = await new Promise<any>((resolve) => client.subscribe({ query: `{ assetz { x } }` }, { next: resolve, error: resolve, complete: () => {} }));
+      assert.doesNotMatch(JSON.stringify(result), /Did you mean/);
+    });
+
     it('serves no explorer to a browser', async () => {
       const res = await fetch(`${t.app.url}/graphql`, { headers: { accept: 'text/html' } });
       assert.doesNotMatch(await res.text(), /graphiql|sandbox|embeddable/i);

@@ -147,6 +147,30 @@ describe('graphql-ws under attack', () => {
     }
   });
 
+  it("never shows a subscriber another owner's asset, not even when it names that asset's id", async () => {
+    const [spyToken, victimToken] = [await t.token('spy'), await t.token('victim')];
+    const victimAsset = (await t.gql(PREPARE, { input: { filename: 'secret.mp3', size: 10, contentType: 'audio/mpeg' } }, victimToken)).data
+      .prepareAudioUpload.asset.id as string;
+    const spy = track(await connected(t, spyToken));
+    spy.send({ id: 'all', type: 'subscribe', payload: { query: `subscription { assetUpdated { id filename } }` } });
+    spy.send({ id: 'one', type: 'subscribe', payload: { query: `subscription($id: ID) { assetUpdated(id: $id) { id filename } }`, variables: { id: victimAsset } } });
+    await new Promise((r) => setTimeout(r, 100));
+    await t.gql(`mutation($id: ID!) { deleteAudioAsset(id: $id) }`, { id: victimAsset }, victimToken); // a change of the victim's asset
+    await t.gql(PREPARE, { input: { filename: 'victim-2.mp3', size: 10, contentType: 'audio/mpeg' } }, victimToken);
+    const own = (await t.gql(PREPARE, { input: { filename: 'mine.mp3', size: 10, contentType: 'audio/mpeg' } }, spyToken)).data.prepareAudioUpload.asset.id;
+    // Events arrive in commit order: once the spy's own one is in, the victim's would have been too.
+    const first = await spy.next('next', 'all');
+    assert.deepEqual(first.payload.data.assetUpdated, { id: own, filename: 'mine.mp3' });
+    await new Promise((r) => setTimeout(r, 100));
+    const seen = [];
+    for (;;) {
+      const more = await Promise.race([spy.next('next'), new Promise((r) => setTimeout(() => r(null), 50))]);
+      if (!more) break;
+      seen.push(more);
+    }
+    assert.deepEqual(seen, [], JSON.stringify(seen));
+  });
+
   it('gives errors in subscription events their contract code, not a bare message', async () => {
     const token = await t.token('ws-errors');
     const s = track(await connected(t, token));

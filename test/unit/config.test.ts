@@ -92,6 +92,37 @@ describe('config', () => {
     assert.match(message, /MAX_UPLOAD_BYTES/);
   });
 
+  it('gives the hardening defaults: rate limits, WebSocket limits, no extra origins', () => {
+    const c = parseConfig({});
+    assert.equal(c.completeRateLimitPerMinute, 600);
+    assert.equal(c.renewRateLimitPerMinute, 120);
+    assert.equal(c.wsMaxConnectionsPerUser, 20);
+    assert.equal(c.wsMaxSubscriptionsPerConnection, 20);
+    assert.deepEqual(c.corsAllowedOrigins, []);
+  });
+
+  it('reads the hardening variables and normalises the allowed origins', () => {
+    const c = parseConfig({
+      COMPLETE_RATE_LIMIT_PER_MINUTE: '30',
+      RENEW_RATE_LIMIT_PER_MINUTE: '10',
+      WS_MAX_CONNECTIONS_PER_USER: '3',
+      WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '4',
+      CORS_ALLOWED_ORIGINS: ' https://App.Example.com/ , http://localhost:5173,https://x.example:443',
+    });
+    assert.equal(c.completeRateLimitPerMinute, 30);
+    assert.equal(c.renewRateLimitPerMinute, 10);
+    assert.equal(c.wsMaxConnectionsPerUser, 3);
+    assert.equal(c.wsMaxSubscriptionsPerConnection, 4);
+    assert.deepEqual(c.corsAllowedOrigins, ['https://app.example.com', 'http://localhost:5173', 'https://x.example']);
+  });
+
+  it('refuses allowed origins with a path, query, credentials, a wildcard or another scheme', () => {
+    for (const bad of ['https://a.example/app', 'https://a.example?x=1', 'https://u:p@a.example', '*', 'a.example', 'ftp://a.example', 'https://*.example']) {
+      assert.match(errorOf({ CORS_ALLOWED_ORIGINS: bad }), /CORS_ALLOWED_ORIGINS=.*expected comma-separated origins/, bad);
+    }
+    assert.match(errorOf({ WS_MAX_CONNECTIONS_PER_USER: '0' }), /WS_MAX_CONNECTIONS_PER_USER="0": expected at least 1/);
+  });
+
   it('refuses production without AUTH_JWT_SECRET', () => {
     assert.match(errorOf({ NODE_ENV: 'production' }), /AUTH_JWT_SECRET: required when NODE_ENV=production/);
   });

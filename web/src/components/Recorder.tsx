@@ -10,15 +10,16 @@ const TYPES = ['audio/webm;codecs=opus', 'audio/ogg;codecs=opus', 'audio/mp4'];
 
 export function Recorder({ onRecorded }: { onRecorded(file: File): void }) {
   const recorder = useRef<MediaRecorder | null>(null);
-  const [seconds, setSeconds] = useState<number | null>(null);
+  const [startedAt, setStartedAt] = useState<number | null>(null);
+  const [now, setNow] = useState(0);
   const [error, setError] = useState<string | null>(null);
 
+  // A clock for the elapsed time, only while recording.
   useEffect(() => {
-    if (seconds === null) return;
-    const started = Date.now() - seconds * 1000;
-    const timer = setInterval(() => setSeconds((Date.now() - started) / 1000), 250);
+    if (startedAt === null) return;
+    const timer = setInterval(() => setNow(Date.now()), 250);
     return () => clearInterval(timer);
-  }, [seconds === null]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [startedAt]);
 
   if (!canRecord()) return null;
 
@@ -36,11 +37,12 @@ export function Recorder({ onRecorded }: { onRecorded(file: File): void }) {
         const ext = type.includes('mp4') ? 'm4a' : type.includes('ogg') ? 'ogg' : 'webm';
         const name = `voice-note-${new Date().toISOString().slice(0, 19).replace(/[T:]/g, '-')}.${ext}`;
         onRecorded(new File(chunks, name, { type }));
-        setSeconds(null);
+        setStartedAt(null);
       };
       rec.start(1000);
       recorder.current = rec;
-      setSeconds(0);
+      setNow(Date.now());
+      setStartedAt(Date.now());
     } catch (e) {
       setError((e as Error).name === 'NotAllowedError' ? 'Microphone access was refused.' : (e as Error).message);
     }
@@ -49,13 +51,13 @@ export function Recorder({ onRecorded }: { onRecorded(file: File): void }) {
 
   return (
     <div className="recorder">
-      {seconds === null ? (
+      {startedAt === null ? (
         <button type="button" onClick={() => void start()}>
           ● Record a voice note
         </button>
       ) : (
         <button type="button" className="recording" onClick={stop}>
-          ■ Stop ({formatTime(seconds)})
+          ■ Stop ({formatTime(Math.max(0, now - startedAt) / 1000)})
         </button>
       )}
       {error && <span className="error-text">{error}</span>}

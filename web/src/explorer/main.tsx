@@ -1,6 +1,6 @@
 // GraphiQL served by the service at GET /graphql (browsers only), bundled from
 // npm with its Monaco workers: no CDN, so it works with no internet.
-import 'graphiql/setup-workers/vite';
+import './workers';
 import 'graphiql/style.css';
 import { createGraphiQLFetcher } from '@graphiql/toolkit';
 import { GraphiQL } from 'graphiql';

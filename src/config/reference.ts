@@ -1,0 +1,60 @@
+/**
+ * What each variable means and what it defaults to, for people: the source
+ * of docs/configuration.md (`npm run config:docs`). A test fails when a
+ * variable the config module reads has no entry here, or the doc is stale.
+ */
+export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string }> = {
+  NODE_ENV: { meaning: '`production` hides stack traces and internals from errors, turns the explorer, introspection and development tokens off, and requires AUTH_JWT_SECRET', default: '`development`' },
+  PORT: { meaning: 'HTTP + WebSocket port (every role listens: workers for /healthz and /metrics)', default: '`4000`' },
+  HOST: { meaning: 'listen address', default: '`127.0.0.1`' },
+  DATABASE_URL: { meaning: 'PostgreSQL connection string', default: 'an embedded PostgreSQL (data under DATA_DIR)' },
+  S3_ENDPOINT: { meaning: 'S3 API endpoint URL, or `aws` for AWS S3 itself', default: 'an embedded S3 server (data under DATA_DIR)' },
+  S3_PUBLIC_ENDPOINT: { meaning: 'endpoint used in URLs handed to clients, when it differs (URLs are signed for it: SigV4 signs the host)', default: '`S3_ENDPOINT`' },
+  S3_BUCKET: { meaning: 'bucket (created if missing, with a lifecycle rule where the storage supports it)', default: '`audio`' },
+  S3_REGION: { meaning: 'region', default: '`us-east-1`' },
+  S3_ACCESS_KEY_ID: { meaning: 'access key (set both or neither)', default: "the embedded server's, or the AWS SDK's default chain" },
+  S3_SECRET_ACCESS_KEY: { meaning: 'secret key (set both or neither)', default: "the embedded server's, or the AWS SDK's default chain" },
+  S3_FORCE_PATH_STYLE: { meaning: 'path-style URLs, as MinIO-style endpoints need', default: '`true` unless `S3_ENDPOINT=aws`' },
+  AUTH_JWT_SECRET: { meaning: 'HS256 secret (at least 32 characters) that verifies bearer JWTs (`sub` = owner); required when NODE_ENV=production', default: 'a development secret, printed with a ready token at start-up' },
+  FFMPEG_PATH: { meaning: 'ffmpeg binary', default: '`ffmpeg` on PATH, else the one `npm install` brought (with a warning)' },
+  MAX_UPLOAD_BYTES: { meaning: 'largest accepted upload', default: '`1073741824` (1 GiB)' },
+  MAX_DURATION_SECONDS: { meaning: 'longest accepted audio (FAILED TOO_LONG beyond it)', default: '`14400` (4 h)' },
+  JOB_TIMEOUT_SECONDS: { meaning: 'processing time limit per attempt; reaching it is final (FAILED TIMEOUT)', default: '`900`' },
+  PLAYBACK_URL_TTL_SECONDS: { meaning: 'lifetime of the presigned GET in `url`', default: '`86400`' },
+  UPLOAD_URL_TTL_SECONDS: { meaning: 'lifetime of presigned upload URLs', default: '`900`' },
+  UPLOAD_EXPIRY_GRACE_SECONDS: { meaning: 'how long after its URLs expired an unfinished upload is swept (FAILED UPLOAD_EXPIRED)', default: '`300`' },
+  WORKER_CONCURRENCY: { meaning: 'jobs one worker process runs at once', default: 'number of CPUs' },
+  MULTIPART_THRESHOLD_BYTES: { meaning: 'uploads of this size or more get `multipart` instead of `uploadUrl`', default: '`67108864` (64 MiB)' },
+  MULTIPART_PART_BYTES: { meaning: 'part size of a multipart upload (at least 5 MiB)', default: '`16777216` (16 MiB)' },
+  TMPDIR: { meaning: 'where workers write temporary files (one private dir per job, removed at every ending)', default: "the system's" },
+  UPLOAD_RATE_LIMIT_PER_MINUTE: { meaning: 'prepareAudioUpload calls one user may make per minute, across all API processes', default: '`120`' },
+  COMPLETE_RATE_LIMIT_PER_MINUTE: { meaning: 'completeAudioUpload calls one user may make per minute, across all API processes', default: 'see src/config/config.ts' },
+  RENEW_RATE_LIMIT_PER_MINUTE: { meaning: 'renewUploadUrls calls one user may make per minute, across all API processes', default: 'see src/config/config.ts' },
+  CORS_ALLOWED_ORIGINS: { meaning: 'browser origins allowed to call the API and open WebSockets (comma-separated)', default: 'same origin (and localhost in development)' },
+  WS_MAX_CONNECTIONS_PER_USER: { meaning: 'open graphql-ws connections one user may hold on one API process', default: 'see src/config/config.ts' },
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: { meaning: 'subscriptions one graphql-ws connection may hold', default: 'see src/config/config.ts' },
+  GRAPHQL_EXPLORER: { meaning: 'the GraphiQL explorer at GET /graphql and introspection', default: 'on, except with NODE_ENV=production' },
+  DATA_DIR: { meaning: 'where the embedded PostgreSQL and S3 keep their data', default: '`./.data`' },
+  LOG_LEVEL: { meaning: 'pino log level (fatal, error, warn, info, debug, trace, silent)', default: '`info`' },
+};
+
+export function renderConfigReference(variables: readonly string[]): string {
+  const rows = variables.map((name) => {
+    const entry = CONFIG_REFERENCE[name];
+    if (!entry) throw new Error(`${name} has no entry in src/config/reference.ts`);
+    return `| \`${name}\` | ${entry.meaning} | ${entry.default} |`;
+  });
+  return [
+    '# Configuration',
+    '',
+    'Generated from `src/config/reference.ts` and the variables `src/config/config.ts` reads',
+    '(`npm run config:docs`; a test fails when this file is stale). Every variable is validated',
+    'at start-up; a bad value stops the service with a message naming it.',
+    '`npm start -- --print-config` prints the effective configuration with secrets masked.',
+    '',
+    '| variable | meaning | default |',
+    '| --- | --- | --- |',
+    ...rows,
+    '',
+  ].join('\n');
+}

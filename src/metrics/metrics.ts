@@ -1,0 +1,81 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The service's Prometheus metrics, one registry per process (tests run
+ * several apps in one process). Collectors that need I/O (queue depth) are
+ * given as callbacks and run only when /metrics is scraped.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly jobs = new Counter({
+    name: 'audio_jobs_total',
+    help: 'Processing attempts by outcome (done, failed, retry) and asset error code',
+    labelNames: ['outcome', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly processingSeconds = new Histogram({
+    name: 'audio_processing_seconds',
+    help: 'Wall time of one processing attempt',
+    buckets: [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900],
+    registers: [this.registry],
+  });
+
+  readonly realTimeFactor = new Histogram({
+    name: 'audio_processing_realtime_factor',
+    help: 'Seconds of audio processed per second of wall time (DONE jobs)',
+    buckets: [1, 5, 10, 25, 50, 100, 200, 400, 800],
+    registers: [this.registry],
+  });
+
+  readonly wsConnections = new Gauge({
+    name: 'audio_ws_connections',
+    help: 'Open graphql-ws connections',
+    registers: [this.registry],
+  });
+
+  readonly subscriptions = new Gauge({
+    name: 'audio_ws_subscriptions',
+    help: 'Active assetUpdated subscriptions',
+    registers: [this.registry],
+  });
+
+  readonly operationSeconds = new Histogram({
+    name: 'audio_graphql_operation_seconds',
+    help: 'GraphQL operation latency over HTTP, by operation type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(options: { queueStats?: () => Promise<{ queued: number; oldestAgeSeconds: number }> } = {}) {
+    collectDefaultMetrics({ register: this.registry });
+    const stats = options.queueStats;
+    if (stats) {
+      let pending: Promise<{ queued: number; oldestAgeSeconds: number }> | null = null;
+      // One query per scrape serves both gauges.
+      const read = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), 0)));
+      new Gauge({
+        name: 'audio_queue_depth',
+        help: 'Jobs waiting to be processed (created or retry)',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).queued);
+        },
+      });
+      new Gauge({
+        name: 'audio_queue_oldest_job_age_seconds',
+        help: 'Age of the oldest job still waiting',
+        registers: [this.registry],
+        async collect() {
+          this.set((await read()).oldestAgeSeconds);
+        },
+      });
+    }
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
