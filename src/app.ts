@@ -7,7 +7,8 @@ import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createPool } from './db/pool.js';
 import { AssetEvents } from './events/asset-events.js';
-import { startQueue } from './jobs/queue.js';
+import { PROCESS_AUDIO_QUEUE, startQueue } from './jobs/queue.js';
+import { Metrics } from './metrics/metrics.js';
 import { startWorker, type RunningWorker } from './jobs/worker.js';
 import type { Logger } from './log.js';
 import { resolveInfrastructure } from './infra.js';
@@ -72,6 +73,17 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
 
     const assets = new AssetRepository(orm);
+    const metrics = new Metrics({
+      queueStats: async () => {
+        const r = await pool.query(
+          `select count(*)::int as queued,
+                  coalesce(extract(epoch from now() - min(created_on)), 0)::float as oldest
+             from pgboss.job where name = $1 and state in ('created', 'retry')`,
+          [PROCESS_AUDIO_QUEUE],
+        );
+        return { queued: r.rows[0].queued, oldestAgeSeconds: r.rows[0].oldest };
+      },
+    });
     const auth = new Auth(config.authJwtSecret ?? DEVELOPMENT_JWT_SECRET);
 
     const health = {
@@ -85,6 +97,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     if (role !== 'worker') {
       events = new AssetEvents({ databaseUrl: infra.databaseUrl, log });
       await events.start();
+      metrics.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', () => events!.subscriberCount);
       stops.push(() => events!.stop());
       const schema = await buildAppSchema();
       const baseContext = {
@@ -111,6 +124,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
           },
         },
         log,
+        metrics,
         extraRoutes: (app) => {
           // Development tokens only where the development secret is in use.
           if (config.nodeEnv !== 'production' && !config.authJwtSecret) devRoutes(auth)(app);
@@ -126,12 +140,13 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         graphql: null,
         health,
         log,
+        metrics,
       });
     }
     stops.push(() => http.close());
 
     if (runsWorker) {
-      worker = await startWorker({ boss, assets, storage, config, log, databaseUrl: infra.databaseUrl });
+      worker = await startWorker({ boss, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
       // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
       stops.push(() => worker!.stop());
     }

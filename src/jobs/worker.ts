@@ -3,6 +3,7 @@ import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
 import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
@@ -22,6 +23,20 @@ export interface WorkerDeps {
   config: Config;
   databaseUrl: string;
   log: Logger;
+  metrics: Metrics;
+}
+
+async function recordOutcome(d: WorkerDeps, assetId: string, seconds: number): Promise<void> {
+  d.metrics.processingSeconds.observe(seconds);
+  const asset = await d.assets.findById(assetId).catch(() => null);
+  if (asset?.status === 'DONE') {
+    d.metrics.jobs.inc({ outcome: 'done', code: '' });
+    if (asset.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(asset.durationSeconds / seconds);
+  } else if (asset?.status === 'FAILED') {
+    d.metrics.jobs.inc({ outcome: 'failed', code: asset.errorCode ?? '' });
+  } else {
+    d.metrics.jobs.inc({ outcome: asset ? 'other' : 'deleted', code: '' });
+  }
 }
 
 /** The process-audio consumer (one job = one attempt) and the scheduled sweep. */
@@ -61,6 +76,7 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
       const log = d.log.child({ jobId: job.id, assetId, attempt: job.retryCount });
       const deleted = new AbortController();
       running.set(assetId, deleted);
+      const started = process.hrtime.bigint();
       try {
         await processing.process({
           assetId,
@@ -69,6 +85,10 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
           signal: AbortSignal.any([job.signal, deleted.signal]),
           log,
         });
+        await recordOutcome(d, assetId, Number(process.hrtime.bigint() - started) / 1e9);
+      } catch (e) {
+        d.metrics.jobs.inc({ outcome: 'retry', code: '' });
+        throw e;
       } finally {
         if (running.get(assetId) === deleted) running.delete(assetId);
       }

@@ -1,5 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface MetricsSources {
+  queueStats?: () => Promise<{ queued: number; oldestAgeSeconds: number }>;
+  wsConnections?: () => number;
+  subscriptions?: () => number;
+}
+
 /**
  * The service's Prometheus metrics, one registry per process (tests run
  * several apps in one process). Collectors that need I/O (queue depth) are
@@ -29,18 +35,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly wsConnections = new Gauge({
-    name: 'audio_ws_connections',
-    help: 'Open graphql-ws connections',
-    registers: [this.registry],
-  });
-
-  readonly subscriptions = new Gauge({
-    name: 'audio_ws_subscriptions',
-    help: 'Active assetUpdated subscriptions',
-    registers: [this.registry],
-  });
-
   readonly operationSeconds = new Histogram({
     name: 'audio_graphql_operation_seconds',
     help: 'GraphQL operation latency over HTTP, by operation type and outcome',
@@ -49,8 +43,10 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(options: { queueStats?: () => Promise<{ queued: number; oldestAgeSeconds: number }> } = {}) {
+  constructor(options: MetricsSources = {}) {
     collectDefaultMetrics({ register: this.registry });
+    if (options.wsConnections) this.live('audio_ws_connections', 'Open graphql-ws connections', options.wsConnections);
+    if (options.subscriptions) this.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', options.subscriptions);
     const stats = options.queueStats;
     if (stats) {
       let pending: Promise<{ queued: number; oldestAgeSeconds: number }> | null = null;
@@ -73,6 +69,11 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** A gauge read from live state at scrape time (no bookkeeping to drift). */
+  live(name: string, help: string, read: () => number): void {
+    new Gauge({ name, help, registers: [this.registry], collect() { this.set(read()); } });
   }
 
   text(): Promise<string> {

@@ -11,6 +11,8 @@ import type { Logger } from '../log.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { makeFormatError } from './errors.js';
 import { attachGraphQLWs } from './graphql-ws.js';
+import { observabilityPlugin } from './observability.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { type HealthCheck, healthHandler } from './health.js';
 import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, documentSizeGuard } from './limits.js';
 import { type OriginPolicy, originGuard } from './origins.js';
@@ -49,6 +51,8 @@ export interface HttpOptions {
   /** Extra routes (development token, web app) mounted before /graphql. */
   extraRoutes?: (app: express.Express) => void;
   security?: HttpSecurity;
+  /** Served at /metrics (every role). */
+  metrics?: Metrics;
 }
 
 export interface RunningHttp {
@@ -67,6 +71,12 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
   app.disable('x-powered-by');
   const server = http.createServer(app);
   app.get('/healthz', healthHandler(o.health));
+  const metrics = o.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type('text/plain; version=0.0.4').send(await metrics.text());
+    });
+  }
 
   let closeWs = async () => {};
   let apollo: ApolloServer<GraphQLContext> | null = null;
@@ -92,6 +102,7 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       formatError,
     });
     closeWs = () => ws.close();
+    metrics?.live('audio_ws_connections', 'Open graphql-ws connections', () => ws.wss.clients.size);
     apollo = new ApolloServer<GraphQLContext>({
       schema: g.schema,
       introspection: o.explorer,
@@ -107,6 +118,7 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       formatError,
       plugins: [
         complexityPlugin(g.schema),
+        observabilityPlugin(o.log, metrics ?? null),
         ApolloServerPluginDrainHttpServer({ httpServer: server }),
         // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
         ApolloServerPluginLandingPageDisabled(),

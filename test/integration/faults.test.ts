@@ -78,6 +78,9 @@ describe('faults: worker processes killed, stopped and restarted', () => {
     const env = { ...serviceEnv(db, s3, tmp), WORKER_CONCURRENCY: '1' };
     const w = await spawnService('worker', env);
     children.push(w);
+    // Every role answers probes on PORT; a worker serves no GraphQL.
+    assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^audio_queue_depth /m);
+    assert.equal((await fetch(`${w.url}/graphql`, { method: 'POST' })).status, 404);
     const file = await makeAudio(fixtures, { kind: 'ogg-opus', seconds: 200, fileName: 'graceful.ogg' });
     const id = await prepareAndPut(api, file, { contentType: 'audio/ogg' });
     await api.gql(COMPLETE, { id });

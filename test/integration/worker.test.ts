@@ -88,6 +88,22 @@ describe('media worker', () => {
     });
   }
 
+  it('exposes Prometheus metrics of the jobs it ran, the queue, sockets and operations', async () => {
+    const res = await fetch(`${t.app.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    assert.ok(value(/^audio_jobs_total\{outcome="done",code=""\} (\d+)/m) >= formats.length, text.slice(0, 500));
+    assert.ok(value(/^audio_processing_seconds_count (\d+)/m) >= formats.length);
+    assert.ok(value(/^audio_processing_realtime_factor_count (\d+)/m) >= formats.length);
+    assert.equal(value(/^audio_queue_depth (\d+)/m), 0);
+    assert.match(text, /^audio_queue_oldest_job_age_seconds /m);
+    assert.match(text, /^audio_ws_connections \d+/m);
+    assert.match(text, /^audio_ws_subscriptions \d+/m);
+    assert.ok(value(/^audio_graphql_operation_seconds_count\{type="mutation",outcome="ok"\} (\d+)/m) > 0);
+  });
+
   it('computes the waveform from the encoded signal: silence, full tone, silence, half tone', async () => {
     // 179200 samples: each segment is 44800 = 1400 envelope buckets of 32
     // samples, so bar edges fall on bucket edges and no snapping blurs them.
@@ -157,6 +173,11 @@ describe('media worker', () => {
         assert.equal(requests, 0, 'nothing may reach the loopback server');
       });
     }
+
+    it('counts rejected files by error code in the metrics', async () => {
+      const text = await (await fetch(`${t.app.url}/metrics`)).text();
+      assert.match(text, /^audio_jobs_total\{outcome="failed",code="REJECTED_FILE_TYPE"\} [1-9]\d*/m);
+    });
 
     const broken: [FixtureKind, string[]][] = [
       ['random-bytes', ['REJECTED_FILE_TYPE']],
