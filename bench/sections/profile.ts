@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { summarize } from '../lib/cpuprofile.js';
+import { InspectorProfiler } from '../lib/inspector.js';
 import { sleep, WORK_DIR } from '../lib/infra.js';
 import { voiceNotes } from '../lib/inputs.js';
 import { cpuOf, nowMs } from '../lib/proc.js';
@@ -32,10 +33,11 @@ exit $rc
 /** The API process under autocannon load, profiled: where prepareAudioUpload's and asset(id)'s time goes. */
 async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
   const seconds = ctx.quick ? 3 : 6;
-  const api = await ctx.cluster.startService({ role: 'api', name: 'profile-api', nodeArgs: ['--cpu-prof', '--cpu-prof-dir', dir] });
-  const marks: Record<string, { from: number; to: number; requests: number }> = {};
-  let stoppedAt: number;
+  const api = await ctx.cluster.startService({ role: 'api', name: 'profile-api', nodeArgs: ['--inspect=127.0.0.1:0'] });
+  const rows: (string | number)[][] = [];
+  const tops: string[] = [];
   try {
+    const profiler = await InspectorProfiler.attach(api.logFile);
     const tokens = await Promise.all(Array.from({ length: 200 }, (_, i) => ctx.token(`profile-api-${i}`)));
     const ids = await seedDoneAssets(ctx, api.url, tokens.slice(0, 50));
     await cannon(api.url, 2, tokens.map(() => TYPENAME_BODY), tokens); // warm-up
@@ -45,32 +47,26 @@ async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
       ['asset(id)', ids.map(assetBody), tokens.slice(0, 50)],
     ] as const) {
       ctx.log(`profile: API under autocannon, ${name}, ${seconds} s`);
-      const from = nowMs();
+      const file = path.join(dir, `api-${name.replace(/\W+/g, '')}.cpuprofile`);
+      await profiler.start();
       const r = await cannon(api.url, seconds, [...bodies], [...who]);
-      marks[name] = { from, to: nowMs(), requests: r.ok };
+      await profiler.stop(file);
+      const s = await summarize(file);
+      const per = (v: number) => fmt((1000 * v) / Math.max(1, r.ok), 0);
+      rows.push([name, fmt(r.okPerSecond, 0), `${per(s.busyMs)} µs`, s.byOwner.slice(0, 10).map((o) => `${o.owner} ${per(o.ms)}`).join(', ')]);
+      tops.push(`- ${name}: ` + s.byFunction.slice(0, 8).map((f) => `\`${f.fn}\` (${f.owner}) ${per(f.ms)} µs`).join('; '));
       await sleep(300);
     }
+    profiler.close();
   } finally {
     await api.stop(3000);
-    stoppedAt = nowMs();
   }
-  const file = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile') && !f.includes(`.${ctx.cluster.s3.pid}.`));
-  const profiles = (await readdir(dir)).filter((f) => f.endsWith('.cpuprofile'));
-  // The API's profile is the newest one in the directory.
-  const newest = profiles.sort().at(-1) ?? file;
-  if (!newest) return '\n\n(no API profile was written)';
-  let md = `\n\n**API process** under autocannon (16 connections, ${seconds} s each, users rotating), started with \`node --cpu-prof\` ` +
-    `(file \`${path.relative(process.cwd(), path.join(dir, newest))}\`). Self time per request:\n\n`;
-  const rows: (string | number)[][] = [];
-  const tops: string[] = [];
-  for (const [name, m] of Object.entries(marks)) {
-    const s = await summarize(path.join(dir, newest), { fromEndMs: stoppedAt - m.from, toEndMs: stoppedAt - m.to });
-    const per = (v: number) => fmt((1000 * v) / Math.max(1, m.requests), 0);
-    rows.push([name, fmt(m.requests / ((m.to - m.from) / 1000), 0), `${per(s.busyMs)} µs`, s.byOwner.slice(0, 6).map((o) => `${o.owner} ${per(o.ms)}`).join(', ')]);
-    tops.push(`- ${name}: ` + s.byFunction.slice(0, 8).map((f) => `\`${f.fn}\` (${f.owner}) ${per(f.ms)} µs`).join('; '));
-  }
-  md += table(['request', 'req/s (profiled)', 'busy CPU per request', 'top owners, µs per request'], rows) + '\n\nTop functions by self time, µs per request:\n\n' + tops.join('\n');
-  return md;
+  return (
+    `\n\n**API process** under autocannon (16 connections, ${seconds} s each, users rotating), profiled through its inspector ` +
+    `(V8's CPU profiler, 0.5 ms sampling; files \`${path.relative(process.cwd(), dir)}/api-*.cpuprofile\`). CPU per successful request:\n\n` +
+    table(['request', 'req/s (profiled)', 'busy CPU per request', 'top owners, µs per request'], rows) +
+    '\n\nTop functions by self time, µs per request:\n\n' + tops.join('\n')
+  );
 }
 
 export async function profileSection(ctx: BenchContext): Promise<SectionResult[]> {

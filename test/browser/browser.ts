@@ -38,7 +38,10 @@ export async function launch(options: { width?: number; height?: number } = {}):
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       // Lets <audio> play in a page no human touches.
       '--autoplay-policy=no-user-gesture-required',
+      // A microphone that plays a tone, granted without a prompt (voice notes).
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
     ],
+    permissions: ['microphone'],
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];

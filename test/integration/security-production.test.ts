@@ -117,12 +117,13 @@ describe('production mode', () => {
     });
 
     // Last: it stops the storage.
-    it('hides storage keys, endpoints and paths when the storage is down', async () => {
+    it('answers SERVICE_UNAVAILABLE and hides storage keys, endpoints and paths when the storage is down', async () => {
       const prepared = await t.gql(PREPARE, { input: INPUT }, token);
       const id = prepared.data.prepareAudioUpload.asset.id as string;
       await t.s3.stop();
       const body = JSON.stringify(await t.gql(COMPLETE, { id }, token));
-      assert.match(body, /INTERNAL_SERVER_ERROR/);
+      // Unreachable storage is a clear, retryable SERVICE_UNAVAILABLE, with nothing of the internals.
+      assert.match(body, /SERVICE_UNAVAILABLE/);
       assertNoLeak(body);
       const client = createClient({ url: `${t.app.url.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${token}` } });
       try {
@@ -130,7 +131,7 @@ describe('production mode', () => {
           client.subscribe({ query: `mutation($id: ID!) { completeAudioUpload(input: { id: $id }) { id } }`, variables: { id } }, { next: resolve, error: resolve, complete: () => {} });
         });
         const wsBody = JSON.stringify(errors);
-        assert.match(wsBody, /INTERNAL_SERVER_ERROR/);
+        assert.match(wsBody, /SERVICE_UNAVAILABLE/);
         assertNoLeak(wsBody);
       } finally {
         await client.dispose();
