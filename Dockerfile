@@ -19,7 +19,9 @@ RUN apt-get update \
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 FFMPEG_PATH=/usr/bin/ffmpeg
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Optional dependencies are the embedded PostgreSQL/S3 and the fallback ffmpeg
+# of `npm start` on a bare machine: production uses real services and Debian's ffmpeg.
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 4000

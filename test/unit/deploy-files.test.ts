@@ -52,7 +52,7 @@ describe('docker-compose.yml and Dockerfile', () => {
     const docker = read('Dockerfile');
     assert.ok((docker.match(/^FROM /gm) ?? []).length >= 2);
     assert.match(docker, /apt-get install[^\n]*ffmpeg/);
-    assert.match(docker, /npm ci --omit=dev/);
+    assert.match(docker, /npm ci --omit=dev --omit=optional/);
     assert.match(docker, /^USER node$/m);
     assert.match(docker, /HEALTHCHECK[\s\S]*\/healthz/);
   });
