@@ -69,7 +69,16 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
 
   await d.boss.work<ProcessAudioData>(
     PROCESS_AUDIO_QUEUE,
-    { localConcurrency: d.config.workerConcurrency, batchSize: 1 },
+    {
+      localConcurrency: d.config.workerConcurrency,
+      batchSize: 1,
+      // NOTIFY wakes idle workers only when a job is inserted; after finishing a
+      // job a worker slot waits this long before fetching again. pg-boss's
+      // default (30 s) left a backlog of 200 notes draining at 2 jobs per 30 s.
+      notifyPollingIntervalSeconds: 0.5,
+      pollingIntervalSeconds: 0.5,
+      burstWhenReadyExceeds: 1,
+    },
     async ([job]) => {
       if (!job) return;
       const { assetId } = job.data;
