@@ -26,22 +26,28 @@ export const PROTOTYPES: Record<string, Prototype> = {
   // drains at one job per slot per 30 s once the burst's NOTIFYs are spent.
   // One work() per slot, each waking itself (notifyWorker) after its job, makes
   // a slot fetch again at once; an empty fetch then waits for NOTIFY as before.
+  // Retries (after a crash: heartbeat) are announced by no NOTIFY, so the
+  // backstop poll is what picks them up: 2 s instead of 30 s.
   pickup: {
-    description: 'one pg-boss work() per concurrency slot; each slot calls boss.notifyWorker(itself) after every job, so it fetches the next job at once instead of after the 30-s notify-mode poll',
+    description:
+      'one pg-boss work() per concurrency slot; each slot calls boss.notifyWorker(itself) after every job, so it fetches the next job at once ' +
+      'instead of after the 30-s notify-mode poll; notifyPollingIntervalSeconds: 2 as the backstop for jobs no NOTIFY announces (retries)',
     patches: [
       {
+        // Whatever options the process-audio work() has now, the handler becomes a function...
         file: 'src/jobs/worker.js',
-        find: 'await d.boss.work(PROCESS_AUDIO_QUEUE, { localConcurrency: d.config.workerConcurrency, batchSize: 1 }, async ([job]) => {',
+        find: /await d\.boss\.work\(PROCESS_AUDIO_QUEUE, \{[\s\S]*?\}, async \(\[job\]\) => \{/,
         replace: 'const handleAudioJob = async ([job]) => {',
       },
       {
         file: 'src/jobs/worker.js',
         find: /\n {4}\}\);\n(\s*)await d\.boss\.work\(SWEEP_QUEUE/,
         replace:
+          // ...run by one work() per slot.
           '\n    };\n' +
           '    for (let slot = 0; slot < d.config.workerConcurrency; slot++) {\n' +
           '        let ownId = null;\n' +
-          '        ownId = await d.boss.work(PROCESS_AUDIO_QUEUE, { batchSize: 1 }, async (jobs) => {\n' +
+          '        ownId = await d.boss.work(PROCESS_AUDIO_QUEUE, { batchSize: 1, notifyPollingIntervalSeconds: 2 }, async (jobs) => {\n' +
           '            try { await handleAudioJob(jobs); } finally { if (ownId) d.boss.notifyWorker(ownId); }\n' +
           '        });\n' +
           '    }\n$1await d.boss.work(SWEEP_QUEUE',

@@ -114,6 +114,7 @@ async function main(): Promise<void> {
     void cluster.stop().finally(() => process.exit(130));
   });
   const results: SectionResult[] = [];
+  let failures = 0;
   try {
     const machine = describeMachine(machineInfo(ffmpeg, cluster.db.where, HAS_GNU_TIME)) + (proto ? `; PROTOTYPE ${proto.description}` : '');
     log(`database: ${cluster.db.where}; S3 server: ${cluster.s3.endpoint}`);
@@ -133,7 +134,16 @@ async function main(): Promise<void> {
       log(`== ${key}`);
       const t0 = Date.now();
       const loadBefore = os.loadavg()[0]!;
-      const out = await run[key](ctx);
+      let out: SectionResult[];
+      try {
+        out = await run[key](ctx);
+      } catch (e) {
+        // One section failing must not lose the others: say so in the report and go on.
+        log(`== ${key} FAILED: ${(e as Error).stack ?? e}`);
+        out = [{ key, title: `${key}: the bench section failed`, measuredAt: new Date().toISOString(), quick, machine: ctx.machine, targets: [],
+          markdown: 'The section threw before it finished:\n\n```\n' + String((e as Error).stack ?? e).slice(0, 3000) + '\n```' }];
+        failures++;
+      }
       const loadAfter = os.loadavg()[0]!;
       for (const r of out) {
         r.markdown = `_Machine load (1-min load average) before/after: ${loadBefore.toFixed(2)} / ${loadAfter.toFixed(2)} on ${cpuCount()} CPUs._\n\n` + r.markdown;
@@ -148,6 +158,7 @@ async function main(): Promise<void> {
     await rm(scratch, { recursive: true, force: true });
   }
   log(`wrote ${path.relative(process.cwd(), outFile)} (${results.length} result(s)) in ${((Date.now() - startedAt) / 60000).toFixed(1)} min`);
+  if (failures) process.exitCode = 1;
 }
 
 async function save(fresh: SectionResult[]): Promise<void> {

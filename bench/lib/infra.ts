@@ -218,7 +218,7 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       const logFile = path.join(WORK_DIR, 'logs', `${s.name}.log`);
-      const log = createWriteStream(logFile, { flags: 'a' });
+      const log = createWriteStream(logFile, { flags: attempt === 1 ? 'w' : 'a' });
       const child = spawn(process.execPath, [...(s.nodeArgs ?? []), this.o.mainJs ?? MAIN_JS, '--role', s.role], {
         cwd: ROOT,
         env: this.serviceEnv(port, tmpDir, s.env, s.databaseUrl),

@@ -21,7 +21,8 @@ export class InspectorProfiler {
   static async attach(logFile: string, timeoutMs = 10_000): Promise<InspectorProfiler> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const m = /Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+)/.exec(await readFile(logFile, 'utf8').catch(() => ''));
+      const urls = [...(await readFile(logFile, 'utf8').catch(() => '')).matchAll(/Debugger listening on (ws:\/\/127\.0\.0\.1:\d+\/[0-9a-f-]+)/g)];
+      const m = urls.at(-1);
       if (m) {
         const socket = new WebSocket(m[1]!);
         await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));

@@ -120,8 +120,9 @@ function report(ctx: BenchContext, count: number, parallelism: number, service: 
   const rows = service.map((s, i) => [i + 1, sec(bare[i]!.ms), `${fmt(count / (bare[i]!.ms / 1000), 1)}/s`,
     s.unfinished ? `${s.done}/${count} done at the ${sec(deadlineMs, 0)} limit` : sec(s.ms), `${fmt(s.done / (s.ms / 1000), 1)}/s`, ratio((s.done / (s.ms / 1000)) / (count / (bare[i]!.ms / 1000)))]);
   rows.push(['**median**', '', `**${fmt(bareRate, 1)}/s**`, '', `**${fmt(svcRate, 1)}/s**`, `**${ratio(rel)}**`]);
-  const per = (v: number) => `${fmt((v * 1000) / count, 1)} ms`;
-  const cpuMed = (pick: (c: CpuSplit) => number, list: { cpu: CpuSplit }[]) => median(list.map((x) => pick(x.cpu)));
+  const per = (v: number) => `${fmt(v * 1000, 1)} ms`;
+  // CPU seconds per note that finished (a cut-off run did less work for its CPU).
+  const cpuMed = (pick: (c: CpuSplit) => number, list: { cpu: CpuSplit; done?: number }[]) => median(list.map((x) => pick(x.cpu) / (x.done ?? count)));
   const cpuRows: (string | number)[][] = [
     ['ffmpeg', per(cpuMed((c) => c.ffmpeg, service)), per(cpuMed((c) => c.ffmpeg, bare))],
     ['worker node process', per(cpuMed((c) => c.workerNode, service)), '—'],
