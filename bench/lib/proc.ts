@@ -224,3 +224,21 @@ export function machineCpu(): { busySeconds: number; totalSeconds: number } {
 }
 
 export const cpuCount = (): number => os.availableParallelism();
+
+/** Runs a node script of the bench (dist/bench/...) and parses the JSON line it prints. */
+export function nodeJson<T>(script: string, args: string[]): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        if (code !== 0) throw new Error(`${script} exited with ${code}`);
+        resolve(JSON.parse(out.trim().split('\n').at(-1)!) as T);
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}

@@ -12,10 +12,10 @@ import { summarize } from '../lib/cpuprofile.js';
 import { InspectorProfiler } from '../lib/inspector.js';
 import { sleep, WORK_DIR } from '../lib/infra.js';
 import { voiceNotes } from '../lib/inputs.js';
-import { cpuOf, nowMs } from '../lib/proc.js';
+import { cpuOf, nodeJson, nowMs } from '../lib/proc.js';
 import { PgCountingProxy, type RoundTrip } from '../lib/pg-proxy.js';
 import { type SectionResult, table } from '../lib/report.js';
-import { fmt, median, ms, quantile } from '../lib/stats.js';
+import { fmt, mb, median, ms, quantile } from '../lib/stats.js';
 import { assetBody, cannon, prepareBody, seedDoneAssets, TYPENAME_BODY } from './api.js';
 import { jobStamps, type NoteTiming, processNotesSequentially } from './voice.js';
 
@@ -67,6 +67,18 @@ async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
     table(['request', 'req/s (profiled)', 'busy CPU per request', 'top owners, µs per request'], rows) +
     '\n\nTop functions by self time, µs per request:\n\n' + tops.join('\n')
   );
+}
+
+/** RSS of a fresh node process after importing each group of modules (median of 3). */
+async function importFloors(): Promise<Record<string, number>> {
+  const script = path.join(import.meta.dirname, '../probes/import-rss.js');
+  const out: Record<string, number> = {};
+  for (const group of ['none', 'worker', 'api', 'app']) {
+    const samples: number[] = [];
+    for (let i = 0; i < 3; i++) samples.push((await nodeJson<{ rssBytes: number }>(script, [group])).rssBytes);
+    out[group] = median(samples);
+  }
+  return out;
 }
 
 export async function profileSection(ctx: BenchContext): Promise<SectionResult[]> {
@@ -133,6 +145,16 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
     : null;
   const workerReport = report(ctx, { timings, stamps, ffmpegTimes, trips: proxy.trips, idleTripsPerSecond, phase, workerCpuSeconds, s3, profile, profileFile: profileFile ? path.join(dir, profileFile) : null });
   workerReport.markdown += await profileApi(ctx, dir);
+  const floors = await importFloors();
+  workerReport.markdown +=
+    `\n\n**Memory floor of a worker process**: resident set of a fresh node process (Node ${process.version}) after importing ` +
+    `only these modules (bench/probes/import-rss.ts, median of 3):\n\n` +
+    table(['imports', 'RSS'], [
+      ['nothing', mb(floors['none']!)],
+      ["the worker's own dependencies (pg-boss, MikroORM, AWS SDK, file-type, pino, the entity)", mb(floors['worker']!)],
+      ['the API stack alone (Apollo Server, type-graphql, express, graphql-ws, ws)', mb(floors['api']!)],
+      ['dist/src/app.js (what every role, the worker included, imports today)', mb(floors['app']!)],
+    ]);
   return [workerReport];
 }
 

@@ -2,6 +2,7 @@
 // the DONE event on a graphql-ws subscriber, beside the bare ffmpeg command
 // on the same local file (interleaved note by note).
 import { readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { complete, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
@@ -88,6 +89,27 @@ export async function jobStamps(ctx: BenchContext, ids: string[]): Promise<Map<s
   );
 }
 
+/** Wall time of `ffmpeg -hide_banner -version` (start-up alone), median of 10: the machine's ffmpeg and, when installed, the npm static build. */
+async function ffmpegStartup(): Promise<{ name: string; ms: number }[]> {
+  const out: { name: string; ms: number }[] = [];
+  const candidates: [string, string | null][] = [[`${FFMPEG} (the one the service uses)`, FFMPEG], ['@ffmpeg-installer static build (2018)', npmFfmpeg()]];
+  for (const [name, bin] of candidates) {
+    if (!bin) continue;
+    const times: number[] = [];
+    for (let i = 0; i < 10; i++) times.push((await timedRun(bin, ['-hide_banner', '-version'])).wallMs);
+    out.push({ name, ms: median(times) });
+  }
+  return out;
+}
+
+function npmFfmpeg(): string | null {
+  try {
+    return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+  } catch {
+    return null;
+  }
+}
+
 export async function voiceSection(ctx: BenchContext): Promise<SectionResult[]> {
   const count = ctx.quick ? 15 : 50;
   ctx.log(`voice notes: generating ${count} notes (cached)`);
@@ -105,14 +127,15 @@ export async function voiceSection(ctx: BenchContext): Promise<SectionResult[]> 
     const failed = timings.filter((t) => t.status !== 'DONE');
     const stamps = await jobStamps(ctx, timings.map((t) => t.id));
     const leftovers = await ctx.cluster.leftoverTmp(worker);
-    return [report(ctx, timings, stamps, failed.length, leftovers.length)];
+    const startup = await ffmpegStartup();
+    return [report(ctx, timings, stamps, failed.length, leftovers.length, startup)];
   } finally {
     await watcher.close();
     await worker.stop();
   }
 }
 
-function report(ctx: BenchContext, timings: NoteTiming[], stamps: Map<string, JobStamps>, failed: number, leftovers: number): SectionResult {
+function report(ctx: BenchContext, timings: NoteTiming[], stamps: Map<string, JobStamps>, failed: number, leftovers: number, startup: { name: string; ms: number }[]): SectionResult {
   const latency = timings.map((t) => t.doneMs - t.completeReturnedMs);
   const bare = timings.map((t) => t.bareMs);
   const overhead = timings.map((t) => t.doneMs - t.completeReturnedMs - t.bareMs);
@@ -148,7 +171,9 @@ function report(ctx: BenchContext, timings: NoteTiming[], stamps: Map<string, Jo
       row('PROCESSING received → DONE received', processingToDone),
     ]) +
     `\n\nRatio of medians, service / bare: ${ratio(p50 / median(bare), 2)}.\n\n` +
-    table(['format', 'notes', 'latency p50', 'bare p50', 'ratio', 'median length'], byFormat);
+    table(['format', 'notes', 'latency p50', 'bare p50', 'ratio', 'median length'], byFormat) +
+    `\n\nffmpeg's start-up alone (\`ffmpeg -hide_banner -version\`, median of 10), part of every bare and every service run: ` +
+    startup.map((s) => `${s.name}: ${ms(s.ms)}`).join('; ') + '.';
   return result(ctx, {
     key: 'voice',
     title: '3. Voice notes: completeAudioUpload → DONE',
