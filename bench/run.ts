@@ -42,6 +42,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     'database-url': { type: 'string' },
     prototype: { type: 'string' },
+    render: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
     ...Object.fromEntries(SECTION_KEYS.map((k) => [k, { type: 'boolean' as const, default: false }])),
     memory: { type: 'boolean', default: false },
@@ -54,7 +55,8 @@ if (values.help) {
   no section flag: all sections. --memory is an alias of --podcast (both come from the same runs).
   --prototype a,b: run the service from a patched copy (bench/prototypes.ts: ${Object.keys(PROTOTYPES).join(', ')});
     results go to .data/bench/BENCHMARKS.<prototype>.md, never BENCHMARKS.md.
-  --quick: fewer and shorter runs to check the bench itself; writes .data/bench/BENCHMARKS.quick.md, not BENCHMARKS.md.`);
+  --quick: fewer and shorter runs to check the bench itself; writes .data/bench/BENCHMARKS.quick.md, not BENCHMARKS.md.
+  --render: rewrite the markdown from the stored results (e.g. after editing bench/findings.md); runs nothing.`);
   process.exit(0);
 }
 
@@ -83,6 +85,13 @@ const resultsFile = variant ? path.join(WORK_DIR, `results.${variant}${quick && 
 const outFile = values.out
   ? path.resolve(values.out)
   : variant ? path.join(WORK_DIR, `BENCHMARKS.${variant}${quick && prototypes.length ? '.quick' : ''}.md`) : path.join(ROOT, 'BENCHMARKS.md');
+
+if (values.render) {
+  // Rebuild the markdown from the stored results (after editing bench/findings.md), measuring nothing.
+  await save([]);
+  console.log(`wrote ${path.relative(process.cwd(), outFile)} from ${path.relative(process.cwd(), resultsFile)}`);
+  process.exit(0);
+}
 
 const startedAt = Date.now();
 const log = (msg: string) => console.log(`[bench ${((Date.now() - startedAt) / 1000).toFixed(0).padStart(5)} s] ${msg}`);
@@ -173,7 +182,9 @@ async function render(all: Record<string, SectionResult>): Promise<string> {
   const ordered = REPORT_ORDER.map((k) => all[k]).filter((r): r is SectionResult => r !== undefined);
   const latest = [...ordered].sort((a, b) => b.measuredAt.localeCompare(a.measuredAt))[0];
   const summary = ordered.flatMap((r) => r.targets.map((t) => [t.name, t.target, t.measured, verdict(t.met), r.measuredAt.slice(0, 16).replace('T', ' ') + (r.quick ? ' (quick)' : '')]));
-  const machines = [...new Set(ordered.map((r) => r.machine))];
+  // One line per distinct machine (the per-run database name and ffmpeg's copyright line left out).
+  const tidy = (m: string) => m.replace(/, database bench_\w+/, '').replace(/ffmpeg version (\S+) Copyright[^;]*/, 'ffmpeg $1');
+  const machines = [...new Set(ordered.map((r) => tidy(r.machine)))];
   const findingsFile = path.join(ROOT, 'bench/findings.md');
   const findings = existsSync(findingsFile) ? await readFile(findingsFile, 'utf8') : '';
   return [
@@ -190,11 +201,13 @@ async function render(all: Record<string, SectionResult>): Promise<string> {
     '## How to run',
     '',
     '```sh',
-    'npm run bench                        # everything (about 25 minutes on 2 CPUs; the 2-hour input is generated once, ~1.5 min)',
+    'npm run bench                        # everything (about 30 minutes on 2 CPUs; the 2-hour input is generated once, ~1.5 min)',
     'npm run bench -- --podcast           # one section: --podcast (targets 1+2), --voice, --throughput, --api, --fanout, --recovery, --profile',
     'npm run bench -- --only voice,api    # several',
     'npm run bench -- --quick             # shorter inputs, 1 run: checks the bench; writes .data/bench/BENCHMARKS.quick.md',
-    'npm run bench -- --runs 5            # more runs per median',
+    'npm run bench -- --runs 5            # more runs per median (the podcast section always makes at least 5 pairs)',
+    'npm run bench -- --prototype pickup --throughput   # the service from a patched copy (bench/prototypes.ts); writes .data/bench/',
+    'npm run bench -- --render            # rewrite this file from bench/results.json + bench/findings.md, measuring nothing',
     '```',
     '',
     'Database: `--database-url`, else `BENCH_DATABASE_URL`/`DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`; a ' +

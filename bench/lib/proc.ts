@@ -153,20 +153,24 @@ export interface TreeSample {
 }
 
 /**
- * Samples a process tree's resident set every `intervalMs` (sum of VmRSS of
- * the root and every descendant), keeping the peak. Also keeps each
- * process's own VmHWM, read at every sample, so short peaks between samples
- * are still seen per process.
+ * Samples a process tree's resident set every `intervalMs` (sum of the RSS of
+ * the root and every descendant), keeping the peak, and each process's own
+ * VmHWM, so short peaks between samples are still seen per process. The whole
+ * of /proc is scanned for new descendants only every `scanEvery` samples
+ * (~3 ms of CPU each on this kind of machine); in between only the known
+ * pids are read (~0.1 ms), so the sampler itself barely competes with the job.
  */
 export class TreeSampler {
   private timer: NodeJS.Timeout | null = null;
   private peakTree = 0;
   private readonly peaks = new Map<number, { comm: string; peak: number; cpu: number }>();
+  private known: number[] = [];
   private samples = 0;
 
   constructor(
     private readonly root: number,
     private readonly intervalMs = 100,
+    private readonly scanEvery = 5,
   ) {}
 
   start(): this {
@@ -175,8 +179,14 @@ export class TreeSampler {
     return this;
   }
 
-  sample(): void {
-    const tree = processTree(this.root);
+  sample(fullScan = false): void {
+    let tree: ProcStat[];
+    if (fullScan || this.samples % this.scanEvery === 0 || this.known.length === 0) {
+      tree = processTree(this.root);
+      this.known = tree.map((p) => p.pid);
+    } else {
+      tree = this.known.map(readStat).filter((p): p is ProcStat => p !== null);
+    }
     if (tree.length === 0) return;
     this.samples++;
     let total = 0;

@@ -36,7 +36,7 @@ async function serviceRun(ctx: BenchContext, label: string, file: string, body: 
     const processing = await watcher.waitFor(id, ['PROCESSING', 'DONE', 'FAILED'], 60_000);
     const done = await watcher.waitFor(id, ['DONE', 'FAILED'], 30 * 60_000);
     if (done.status !== 'DONE') throw new Error(`${label}: asset ended ${done.status} ${JSON.stringify(done.error)}`);
-    sampler.sample();
+    sampler.sample(true);
     const cpu1 = cpuOf(worker.pid)!;
     const s = sampler.stop();
     return {
@@ -214,7 +214,7 @@ function report(
   memRows.push(['**median**', `**${mb(shortPeak)}**`, `**${mb(longPeak)}**`, `**${ratio(memRatio)}**`, '', '']);
   const memMd =
     `Peak resident set of the worker process tree (the node process plus its ffmpeg child: the sum of /proc/<pid>/stat RSS ` +
-    `over the tree, sampled every 100 ms while the job runs), one fresh worker process per job, ${svc.length} run(s) of each file. ` +
+    `over the tree, sampled every 100 ms while the job runs; /proc is scanned for new children every 0.5 s), one fresh worker process per job, ${svc.length} run(s) of each file. ` +
     `Per-process peaks are each process's own VmHWM (node's includes its start-up).\n\n` +
     table(['run', '30-s file: tree peak', `${label} file: tree peak`, 'ratio', '30 s: node / ffmpeg VmHWM', `${label}: node / ffmpeg VmHWM`], memRows);
 

@@ -186,7 +186,9 @@ interface ProfileData {
   profileFile: string | null;
 }
 
-const agentOf = (ua: string) => (ua.startsWith('Lavf') ? 'ffmpeg' : ua.includes('aws-sdk') ? 'worker/API (AWS SDK)' : ua || 'bench');
+// By user agent: ffmpeg (Lavf), the service's AWS SDK (the API's HEAD at completion, every other one the
+// worker's), or the client (the bench's fetch: the presigned PUT of the upload).
+const agentOf = (ua: string) => (ua.startsWith('Lavf') ? 'ffmpeg' : ua.includes('aws-sdk') ? 'AWS SDK' : 'client');
 
 function report(ctx: BenchContext, d: ProfileData): SectionResult {
   const n = d.timings.length;
@@ -240,7 +242,8 @@ function report(ctx: BenchContext, d: ProfileData): SectionResult {
     `**Database**: ${fmt(perJob, 1)} round trips per note made by the worker (${inPhase.length} in the phase, minus background ` +
     `traffic of ${fmt(d.idleTripsPerSecond, 1)}/s measured while idle), by connection: ` +
     [...byApp].map(([app, c]) => `${app || '(no application_name)'} ${fmt(c / n, 1)}`).join(', ') + ` (per note, background included).\n\n` +
-    `**S3** requests during the phase, per note: ` + [...s3ByKind].map(([k, c]) => `${k} ${fmt(c / n, 1)}`).join(', ') + '.\n\n' +
+    `**S3** requests during the phase, per note: ` + [...s3ByKind].map(([k, c]) => `${k} ${fmt(c / n, 1)}`).join(', ') +
+    ` (the AWS SDK's HEAD is the API's check in completeAudioUpload, its other requests are the worker's; the client's PUT is the upload).\n\n` +
     `**Worker CPU** (node process only, /proc): ${fmt((d.workerCpuSeconds * 1000) / n, 1)} ms per note.\n\n` +
     `One note in detail (the median one, ${rep.format}, ${rep.seconds} s; times from completeAudioUpload's response, S3 and DB ` +
     `requests as their servers/proxy saw them):\n\n` +

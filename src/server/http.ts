@@ -104,6 +104,9 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
     closeWs = () => ws.close();
     metrics?.live('audio_ws_connections', 'Open graphql-ws connections', () => ws.wss.clients.size);
     apollo = new ApolloServer<GraphQLContext>({
+      // main.ts owns SIGTERM/SIGINT (graceful shutdown in order); Apollo's own
+      // handlers stopped the server first and left app.stop() hanging.
+      stopOnTerminationSignals: false,
       schema: g.schema,
       introspection: o.explorer,
       allowBatchedHttpRequests: false,
