@@ -6,19 +6,12 @@ import type { Config } from './config/config.js';
 import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createPool } from './db/pool.js';
-import { AssetEvents } from './events/asset-events.js';
 import { PROCESS_AUDIO_QUEUE, startQueue } from './jobs/queue.js';
 import { Metrics } from './metrics/metrics.js';
-import { startWorker, type RunningWorker } from './jobs/worker.js';
+import type { RunningWorker } from './jobs/worker.js';
+import type { RunningHttp } from './server/http.js';
 import type { Logger } from './log.js';
 import { resolveInfrastructure } from './infra.js';
-import { buildAppSchema } from './resolvers/index.js';
-import { type RunningHttp, httpSecurity, startHttp } from './server/http.js';
-import { devRoutes } from './server/dev-routes.js';
-import { webRoutes } from './server/web.js';
-import { AssetsService } from './services/assets.service.js';
-import { RateLimitService } from './services/rate-limit.service.js';
-import { UploadsService } from './services/uploads.service.js';
 import { Storage } from './storage/s3.js';
 
 export type Role = 'api' | 'worker' | 'all';
@@ -52,9 +45,9 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     const infra = await resolveInfrastructure(config, log);
     stops.push(() => infra.stop());
 
-    const orm: Orm = await openOrm(infra.databaseUrl);
+    const orm: Orm = await openOrm(infra.databaseUrl, { poolMax: 4 });
     stops.push(() => orm.close());
-    const pool: pg.Pool = createPool(infra.databaseUrl);
+    const pool: pg.Pool = createPool(infra.databaseUrl, 10);
     stops.push(() => pool.end());
     const storage = new Storage(infra.storage);
     const bucket = await storage.ensureBucket();
@@ -72,7 +65,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     let worker: RunningWorker | null = null;
     stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
 
-    const assets = new AssetRepository(orm);
+    const assets = new AssetRepository(orm, pool);
     const metrics = new Metrics({
       queueStats: async () => {
         const r = await pool.query(
@@ -92,60 +85,24 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       queue: async () => void (await pool.query('select 1 from pgboss.version limit 1')),
     };
 
-    let events: AssetEvents | null = null;
+    // Each role loads only its own modules: a worker never imports the API
+    // stack (Apollo, type-graphql, express: ~35 MB of RSS per process).
     let http: RunningHttp;
     if (role !== 'worker') {
-      events = new AssetEvents({ databaseUrl: infra.databaseUrl, log });
-      await events.start();
-      metrics.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', () => events!.subscriberCount);
-      stops.push(() => events!.stop());
-      const schema = await buildAppSchema();
-      const baseContext = {
-        assets: new AssetsService(assets, storage, config),
-        uploads: new UploadsService(assets, storage, pool, boss, config),
-        events,
-        rateLimits: await RateLimitService.start(pool, {
-          prepareAudioUpload: config.uploadRateLimitPerMinute,
-          completeAudioUpload: config.completeRateLimitPerMinute,
-          renewUploadUrls: config.renewRateLimitPerMinute,
-        }),
-      };
-      http = await startHttp({
-        host: config.host,
-        port: config.port,
-        production: config.nodeEnv === 'production',
-        explorer: config.graphqlExplorer,
-        graphql: { schema, auth, baseContext },
-        security: httpSecurity(config),
-        health: {
-          ...health,
-          events: async () => {
-            if (!events!.isListening) throw new Error('not listening');
-          },
-        },
-        log,
-        metrics,
-        extraRoutes: (app) => {
-          // Development tokens only where the development secret is in use.
-          if (config.nodeEnv !== 'production' && !config.authJwtSecret) devRoutes(auth)(app);
-          webRoutes({ explorer: config.graphqlExplorer, production: config.nodeEnv === 'production' })(app);
-        },
+      const { startApiRole } = await import('./server/api-role.js');
+      const api = await startApiRole({
+        config, databaseUrl: infra.databaseUrl, assets, storage, pool, boss, auth, metrics, health, log,
       });
+      http = api.http;
+      stops.push(() => api.stop());
     } else {
-      http = await startHttp({
-        host: config.host,
-        port: config.port,
-        production: config.nodeEnv === 'production',
-        explorer: false,
-        graphql: null,
-        health,
-        log,
-        metrics,
-      });
+      const { startProbeHttp } = await import('./server/probe-http.js');
+      http = await startProbeHttp({ host: config.host, port: config.port, health, metrics });
+      stops.push(() => http.close());
     }
-    stops.push(() => http.close());
 
     if (runsWorker) {
+      const { startWorker } = await import('./jobs/worker.js');
       worker = await startWorker({ boss, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
       // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
       stops.push(() => worker!.stop());

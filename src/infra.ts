@@ -1,7 +1,5 @@
 import path from 'node:path';
 import type { Config } from './config/config.js';
-import { startEmbeddedPostgres } from './embedded/postgres.js';
-import { startEmbeddedS3 } from './embedded/s3.js';
 import type { Logger } from './log.js';
 import type { StorageOptions } from './storage/s3.js';
 
@@ -21,6 +19,8 @@ export async function resolveInfrastructure(config: Config, log: Logger): Promis
   try {
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
+      // Loaded only when used: production processes never load the embedded servers.
+      const { startEmbeddedPostgres } = await import('./embedded/postgres.js');
       const pg = await startEmbeddedPostgres({
         dataDir: path.join(config.dataDir, 'postgres'),
         log: (msg) => log.debug({ component: 'embedded-postgres' }, msg),
@@ -44,6 +44,7 @@ export async function resolveInfrastructure(config: Config, log: Logger): Promis
         forcePathStyle: config.s3.forcePathStyle,
       };
     } else {
+      const { startEmbeddedS3 } = await import('./embedded/s3.js');
       const s3 = await startEmbeddedS3({
         directory: path.join(config.dataDir, 's3'),
         bucket: config.s3.bucket,

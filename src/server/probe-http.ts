@@ -1,0 +1,53 @@
+import http from 'node:http';
+import type { Metrics } from '../metrics/metrics.js';
+import type { RunningHttp } from './http.js';
+import { type HealthCheck, checkHealth } from './health.js';
+
+/**
+ * The HTTP face of a worker-only process: /healthz and /metrics on plain
+ * node:http. Kept apart from server/http.ts so that a worker never loads
+ * express, Apollo or type-graphql (~35 MB of resident memory it never uses).
+ */
+export async function startProbeHttp(o: {
+  host: string;
+  port: number;
+  health: Record<string, HealthCheck>;
+  metrics?: Metrics;
+}): Promise<RunningHttp> {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string) => {
+      res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    const known = path === '/healthz' || (path === '/metrics' && o.metrics !== undefined);
+    if (!known) return send(404, 'text/plain', 'not found\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
+    if (path === '/healthz') {
+      checkHealth(o.health).then(
+        (r) => send(r.httpStatus, 'application/json; charset=utf-8', JSON.stringify(r.body)),
+        () => send(503, 'application/json; charset=utf-8', JSON.stringify({ status: 'unavailable' })),
+      );
+      return;
+    }
+    o.metrics!.text().then(
+      (text) => send(200, 'text/plain; version=0.0.4', text),
+      () => send(500, 'text/plain', 'metrics unavailable\n'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : o.port;
+  return {
+    server,
+    port,
+    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
