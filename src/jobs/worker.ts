@@ -5,7 +5,7 @@ import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
-import { ProcessingService } from '../services/processing.service.js';
+import { type ProcessOutcome, ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
@@ -26,16 +26,15 @@ export interface WorkerDeps {
   metrics: Metrics;
 }
 
-async function recordOutcome(d: WorkerDeps, assetId: string, seconds: number): Promise<void> {
+function recordOutcome(d: WorkerDeps, outcome: ProcessOutcome, seconds: number): void {
   d.metrics.processingSeconds.observe(seconds);
-  const asset = await d.assets.findById(assetId).catch(() => null);
-  if (asset?.status === 'DONE') {
+  if (outcome.kind === 'done') {
     d.metrics.jobs.inc({ outcome: 'done', code: '' });
-    if (asset.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(asset.durationSeconds / seconds);
-  } else if (asset?.status === 'FAILED') {
-    d.metrics.jobs.inc({ outcome: 'failed', code: asset.errorCode ?? '' });
+    if (outcome.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(outcome.durationSeconds / seconds);
+  } else if (outcome.kind === 'failed') {
+    d.metrics.jobs.inc({ outcome: 'failed', code: outcome.code ?? '' });
   } else {
-    d.metrics.jobs.inc({ outcome: asset ? 'other' : 'deleted', code: '' });
+    d.metrics.jobs.inc({ outcome: outcome.kind, code: '' });
   }
 }
 
@@ -87,14 +86,14 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
       running.set(assetId, deleted);
       const started = process.hrtime.bigint();
       try {
-        await processing.process({
+        const outcome = await processing.process({
           assetId,
           retryCount: job.retryCount,
           retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
           signal: AbortSignal.any([job.signal, deleted.signal]),
           log,
         });
-        await recordOutcome(d, assetId, Number(process.hrtime.bigint() - started) / 1e9);
+        recordOutcome(d, outcome, Number(process.hrtime.bigint() - started) / 1e9);
       } catch (e) {
         d.metrics.jobs.inc({ outcome: 'retry', code: '' });
         throw e;

@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { AssetRepository } from '../db/asset.repository.js';
+import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { makeJobDir } from '../jobs/work-dirs.js';
 import { ASSET_ERROR_MESSAGES, AssetStatus } from '../domain/asset-status.js';
 import { type AttemptEvent, classifyFfmpegFailure, decide } from '../domain/job-outcome.js';
@@ -33,6 +34,22 @@ export class RetryableError extends Error {}
 
 /** Progress events at most this often per asset (contract: a few a second). */
 const PROGRESS_INTERVAL_MS = 250;
+/** ... and none before the job has run this long. */
+const PROGRESS_QUIET_START_MS = 1000;
+
+/** How an attempt left the asset (metrics; no second read of the row). */
+export type ProcessOutcome =
+  | { kind: 'done'; durationSeconds: number | null }
+  | { kind: 'failed'; code: string | null }
+  | { kind: 'deleted' }
+  | { kind: 'other' };
+
+function outcomeOf(asset: AudioAssetEntity | null): ProcessOutcome {
+  if (!asset) return { kind: 'deleted' };
+  if (asset.status === AssetStatus.DONE) return { kind: 'done', durationSeconds: asset.durationSeconds };
+  if (asset.status === AssetStatus.FAILED) return { kind: 'failed', code: asset.errorCode };
+  return { kind: 'other' };
+}
 
 /**
  * One processing attempt: gate, transcode, store, finish. Expected endings
@@ -45,13 +62,18 @@ export class ProcessingService {
     private readonly config: ProcessingConfig,
   ) {}
 
-  async process(a: Attempt): Promise<void> {
-    const asset = await this.assets.findById(a.assetId);
-    if (!asset) return this.removeObjects(a.assetId); // deleted while queued
-    if (asset.status === AssetStatus.DONE) return this.storage.delete(uploadKey(a.assetId)); // finished, original maybe left
-    if (asset.status === AssetStatus.FAILED) return this.removeObjects(a.assetId);
+  /** Runs one attempt; says how the asset ended up (for metrics), or throws RetryableError. */
+  async process(a: Attempt): Promise<ProcessOutcome> {
+    // The guarded move is also the existence check: one round trip in the
+    // common case (QUEUED -> PROCESSING), a read only when nothing moved.
     const started = await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, {}, [AssetStatus.QUEUED, AssetStatus.PROCESSING]);
-    if (!started) return;
+    if (!started) {
+      const asset = await this.assets.findById(a.assetId);
+      if (!asset) await this.removeObjects(a.assetId); // deleted while queued
+      else if (asset.status === AssetStatus.DONE) await this.storage.delete(uploadKey(a.assetId)); // finished, original maybe left
+      else if (asset.status === AssetStatus.FAILED) await this.removeObjects(a.assetId);
+      return outcomeOf(asset);
+    }
     // A previous attempt stored the output and recorded the result, then died.
     if (started.durationSeconds !== null && (await this.storage.head(outputKey(a.assetId)))) return this.finish(a);
 
@@ -61,7 +83,7 @@ export class ProcessingService {
     let workDir: string | null = null;
     let event: AttemptEvent | null;
     try {
-      event = await this.attempt(a, asset.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
+      event = await this.attempt(a, started.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
     } catch (e) {
       a.log.error({ err: e }, 'processing attempt failed unexpectedly');
       event = { kind: 'internal' };
@@ -71,8 +93,7 @@ export class ProcessingService {
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
     if (timeout.signal.aborted && event) event = { kind: 'timeout' };
-    if (event) await this.settle(a, event);
-    else await this.finish(a);
+    return event ? this.settle(a, event) : this.finish(a);
   }
 
   /**
@@ -80,40 +101,49 @@ export class ProcessingService {
    * published, so a DONE asset has nothing but its M4A (contract). A crash in
    * between is finished by the next attempt (see `process`).
    */
-  private async finish(a: Attempt): Promise<void> {
+  private async finish(a: Attempt): Promise<ProcessOutcome> {
     await this.storage.delete(uploadKey(a.assetId));
     const done = await this.assets.moveTo(a.assetId, AssetStatus.DONE, { progress: 1 }, [AssetStatus.PROCESSING]);
     if (!done) {
       a.log.info('asset deleted while processing: removing what was written');
       await this.removeObjects(a.assetId);
-      return;
+      return { kind: 'deleted' };
     }
     a.log.info({ durationSeconds: done.durationSeconds }, 'done');
+    return outcomeOf(done);
   }
 
   /** Returns the event to settle on, or null when the result is stored and recorded. */
   private async attempt(a: Attempt, size: number, signal: AbortSignal, makeWorkDir: () => Promise<string>): Promise<AttemptEvent | null> {
     const original = uploadKey(a.assetId);
     let gate;
+    let head: Uint8Array | null = null; // the gate's first read, reused for Ogg
     try {
-      gate = await detectObjectFileType((start, end) => this.storage.getRange(original, start, end), size);
+      gate = await detectObjectFileType(async (start, end) => {
+        const bytes = await this.storage.getRange(original, start, end);
+        if (start === 0) head = bytes;
+        return bytes;
+      }, size);
     } catch (e) {
       a.log.warn({ err: e }, 'could not read the original for the magic-byte check');
       return { kind: 'storage-unavailable' };
     }
-    await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, { detectedType: gate.ok ? gate.mime : gate.detected }, [
-      AssetStatus.PROCESSING,
-    ]);
     if (!gate.ok) {
       a.log.info({ detected: gate.detected, reason: gate.reason }, 'rejected by the magic-byte gate');
+      await this.assets.moveTo(a.assetId, AssetStatus.PROCESSING, { detectedType: gate.detected }, [AssetStatus.PROCESSING]);
       return { kind: 'rejected-type' };
     }
 
-    const expectedDurationSeconds = gate.demuxer === 'ogg' ? await this.oggDuration(original, size) : null;
-    const dir = await makeWorkDir();
+    // Independent steps, side by side: each is a round trip or a syscall.
+    const [expectedDurationSeconds, dir, inputUrl] = await Promise.all([
+      gate.demuxer === 'ogg' ? this.oggDuration(original, size, head) : null,
+      makeWorkDir(),
+      this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120),
+    ]);
     const outputPath = path.join(dir, 'output.m4a');
-    const inputUrl = await this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120);
-    let lastProgressAt = 0;
+    // No progress in the first second: a voice note is done before anyone
+    // could read it, and each update is a write plus an event to every subscriber.
+    let lastProgressAt = Date.now() + PROGRESS_QUIET_START_MS - PROGRESS_INTERVAL_MS;
     const outcome = await transcodeAudio({
       ffmpegPath: this.config.ffmpegPath,
       inputUrl,
@@ -140,21 +170,30 @@ export class ProcessingService {
         a.log.info({ exitCode: outcome.ffmpeg.exitCode, signal: outcome.ffmpeg.signal, stderr: outcome.ffmpeg.stderrTail.slice(-1500) }, 'ffmpeg failed');
         return outcome.samples === 0 && outcome.ffmpeg.exitCode === 0 ? { kind: 'unreadable' } : classifyFfmpegFailure(outcome.ffmpeg);
     }
-    try {
-      await this.storage.putFile(outputKey(a.assetId), outputPath, {
-        contentType: 'audio/mp4',
-        contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"`,
-      });
-    } catch (e) {
-      a.log.warn({ err: e }, 'storing the output failed');
-      return { kind: 'storage-unavailable' };
-    }
-    const recorded = await this.assets.moveTo(
-      a.assetId,
-      AssetStatus.PROCESSING,
-      { durationSeconds: outcome.durationSeconds, envelope: encodeEnvelope(outcome.envelope) },
-      [AssetStatus.PROCESSING],
-    );
+    // Store and record side by side. Either may land without the other if the
+    // process dies here; the next attempt redoes the work unless both did
+    // (`process` checks the recorded duration AND the stored object).
+    const [stored, recorded] = await Promise.all([
+      this.storage
+        .putFile(outputKey(a.assetId), outputPath, {
+          contentType: 'audio/mp4',
+          contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"`,
+        })
+        .then(
+          () => true,
+          (e: unknown) => {
+            a.log.warn({ err: e }, 'storing the output failed');
+            return false;
+          },
+        ),
+      this.assets.moveTo(
+        a.assetId,
+        AssetStatus.PROCESSING,
+        { detectedType: gate.mime, durationSeconds: outcome.durationSeconds, envelope: encodeEnvelope(outcome.envelope) },
+        [AssetStatus.PROCESSING],
+      ),
+    ]);
+    if (!stored && recorded) return { kind: 'storage-unavailable' };
     if (!recorded) {
       a.log.info('asset deleted while processing: removing what was written');
       await this.removeObjects(a.assetId);
@@ -162,10 +201,11 @@ export class ProcessingService {
     return null;
   }
 
-  private async settle(a: Attempt, event: AttemptEvent): Promise<void> {
+  private async settle(a: Attempt, event: AttemptEvent): Promise<ProcessOutcome> {
     if (!(await this.assets.findById(a.assetId))) {
       a.log.info('asset deleted while processing: removing what was written');
-      return this.removeObjects(a.assetId);
+      await this.removeObjects(a.assetId);
+      return { kind: 'deleted' };
     }
     const decision = decide(event, a);
     if (decision.action === 'retry') {
@@ -174,21 +214,22 @@ export class ProcessingService {
     }
     // Objects go first: a subscriber that sees FAILED finds nothing left.
     await this.removeObjects(a.assetId).catch((e) => a.log.warn({ err: e }, 'could not delete the stored objects'));
-    await this.assets.fail(a.assetId, decision.code, ASSET_ERROR_MESSAGES[decision.code], [AssetStatus.PROCESSING]);
+    const failed = await this.assets.fail(a.assetId, decision.code, ASSET_ERROR_MESSAGES[decision.code], [AssetStatus.PROCESSING]);
     a.log.info({ code: decision.code }, 'failed');
+    return failed ? outcomeOf(failed) : { kind: 'deleted' };
   }
 
   private async removeObjects(id: string): Promise<void> {
     await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
   }
 
-  /** Ogg's duration from its first and last pages (two small ranged reads); null when unknown. */
-  private async oggDuration(key: string, size: number): Promise<number | null> {
+  /** Ogg's duration from its first and last pages (the gate's bytes + one ranged read); null when unknown. */
+  private async oggDuration(key: string, size: number, gateHead: Uint8Array | null): Promise<number | null> {
     const [head, tail] = await Promise.all([
-      this.storage.getRange(key, 0, Math.min(size, 4096) - 1),
+      gateHead ?? this.storage.getRange(key, 0, Math.min(size, 4096) - 1),
       this.storage.getRange(key, Math.max(0, size - 65_536), size - 1),
     ]);
-    return oggDurationSeconds(head, tail);
+    return oggDurationSeconds(head.subarray(0, 4096), tail);
   }
 
   private makeWorkDir(id: string): Promise<string> {
