@@ -5,6 +5,7 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
+import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 
 export interface FfmpegLimits {
   /** RLIMIT_CPU soft limit (ffmpeg gets SIGXCPU and stops); hard = soft + 5 s. */
@@ -21,7 +22,10 @@ export interface FfmpegLimits {
 export interface RunFfmpegOptions {
   ffmpegPath: string;
   args: string[];
-  /** Called synchronously for every stdout chunk; a throw kills ffmpeg and rejects. */
+  /**
+   * Called synchronously for every stdout chunk; a throw kills ffmpeg and
+   * rejects. The chunk is a view of a reused buffer: consume it, don't keep it.
+   */
   onPcm: (chunk: Buffer) => void;
   /** stderr lines with URL query strings (presigned signatures) redacted. */
   onStderrLine?: (line: string) => void;
@@ -179,8 +183,11 @@ function endedByLimit(run: Supervised): boolean {
   return run.signal === 'SIGKILL' || run.stderr.sawLimit;
 }
 
-/** Watches one child until 'close'; rejects (after the group is dead) when a callback threw. */
-function supervise(child: ChildProcessByStdio<null, Readable, Readable>, options: RunFfmpegOptions,
+/**
+ * Watches one child until it has exited and its stdout channel and stderr are
+ * closed; rejects (after the group is dead) when a callback threw.
+ */
+function supervise(child: ChildProcessByStdio<null, null, Readable>, pcm: PcmChannel, options: RunFfmpegOptions,
   stallTimeoutMs: number): Promise<Supervised> {
   return new Promise((resolve, reject) => {
     const stderr = new StderrReader(options);
@@ -203,10 +210,15 @@ function supervise(child: ChildProcessByStdio<null, Readable, Readable>, options
     const onAbort = (): void => stop('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
-    child.stdout.on('data', (chunk: Buffer) => {
+    pcm.onChunk = (chunk: Buffer) => {
       if (ending !== null) return; // keep draining so 'close' can come
       stallTimer.refresh();
       guarded(() => options.onPcm(chunk));
+    };
+    // Our end of the channel ends when every holder of the child's end is gone.
+    const pcmClosed = new Promise<void>((resolve) => {
+      pcm.reader.once('close', () => resolve());
+      pcm.reader.on('error', () => {}); // a reset is an ending like EOF; 'close' follows
     });
     child.stderr.setEncoding('latin1');
     child.stderr.on('data', (chunk: string) => {
@@ -219,7 +231,8 @@ function supervise(child: ChildProcessByStdio<null, Readable, Readable>, options
     child.on('exit', (code) => {
       if (code !== 0) killGroup(child.pid);
     });
-    child.on('close', (code, signal) => {
+    child.on('close', async (code, signal) => {
+      await pcmClosed;
       clearTimeout(stallTimer);
       options.signal?.removeEventListener('abort', onAbort);
       try {
@@ -253,16 +266,23 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     };
   }
   const [command, ...argv] = wrapCommand(ffmpegPath, options.args, limits, tools);
-  const child = spawn(command!, argv, {
-    // Its own process group, so one kill(-pgid) reaches anything it starts.
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // ffmpeg needs no variables; ours hold storage and database secrets,
-    // and http_proxy would silently reroute the input.
-    env: { LC_ALL: 'C' },
-    cwd: options.cwd,
-  });
-  const run = await supervise(child, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
+  const pcm = await openPcmChannel();
+  let child: ChildProcessByStdio<null, null, Readable>;
+  try {
+    child = spawn(command!, argv, {
+      // Its own process group, so one kill(-pgid) reaches anything it starts.
+      detached: true,
+      // stdout: a socket read into one reused buffer (media/pcm-socket.ts).
+      stdio: ['ignore', pcm.childEnd, 'pipe'],
+      // ffmpeg needs no variables; ours hold storage and database secrets,
+      // and http_proxy would silently reroute the input.
+      env: { LC_ALL: 'C' },
+      cwd: options.cwd,
+    });
+  } finally {
+    pcm.releaseChildEnd();
+  }
+  const run = await supervise(child, pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
   return {
     exitCode: run.code,
     signal: run.signal,
