@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeAudio } from '../helpers/fixtures.js';
 import { COMPLETE, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { ffmpegProcesses, waitFor } from '../helpers/processes.js';
 
 const MIB = 1024 * 1024;
 const PREPARE_MULTIPART = /* GraphQL */ `
@@ -24,27 +25,6 @@ async function putPart(url: string, body: Buffer): Promise<string> {
   const res = await fetch(url, { method: 'PUT', body });
   assert.equal(res.status, 200, await res.text());
   return res.headers.get('etag')!;
-}
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Pids of processes whose command line names this asset (its ffmpeg). */
-async function ffmpegFor(id: string): Promise<number[]> {
-  const pids: number[] = [];
-  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes('ffmpeg') && cmd.includes(id)) pids.push(Number(pid));
-  }
-  return pids;
 }
 
 describe('upload lifecycle', () => {
@@ -139,13 +119,13 @@ describe('upload lifecycle', () => {
       await sub.ready;
       await t.gql(COMPLETE, { id });
       await sub.done;
-      await waitFor(async () => (await ffmpegFor(id)).length > 0, 5000); // ffmpeg is transcoding
+      await waitFor('ffmpeg to start', async () => (await ffmpegProcesses(id)).length > 0, 5000);
       const d = await t.gql(`mutation($id: ID!) { deleteAudioAsset(id: $id) }`, { id });
       assert.equal(d.data.deleteAudioAsset, true);
       // Stopped, not left to finish: its ffmpeg is gone within a second.
-      await waitFor(async () => (await ffmpegFor(id)).length === 0, 1500);
+      await waitFor('ffmpeg to be killed', async () => (await ffmpegProcesses(id)).length === 0, 1500);
       // The worker notices, kills ffmpeg and cleans up: nothing stays, in storage or TMPDIR.
-      await waitFor(async () => (await leftoverTmp(t)).length === 0 && (await t.s3.listKeys()).every((k) => !k.includes(id)), 20_000);
+      await waitFor('temp files and objects to go', async () => (await leftoverTmp(t)).length === 0 && (await t.s3.listKeys()).every((k) => !k.includes(id)), 20_000);
       await new Promise((r) => setTimeout(r, 500));
       assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), []);
       assert.equal((await t.gql(STATUS, { id })).data.asset, null);
