@@ -89,9 +89,9 @@ async function breakdown(ctx: BenchContext, file: string): Promise<Variant[]> {
     await step('bare command, input over HTTP from the S3 server', async () =>
       (await timedRun(FFMPEG, ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-seekable', '0', '-f', 'mp3', '-i', url,
         '-vn', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', '44100', '-movflags', '+faststart', out])).wallMs);
-    await step("worker's ffmpeg arguments (2 outputs, HTTP input), PCM to /dev/null", async () =>
-      (await timedRun(FFMPEG, buildTranscodeArgs({ inputUrl: url, demuxer: 'mp3', outputPath: out, maxDurationSeconds: 14_400 }))).wallMs);
-    await step("worker's media code (transcodeAudio: nice 10 + prlimit, PCM into the PeakReducer), in the bench process", async () => {
+    await step("worker's ffmpeg arguments (ADTS + PCM outputs, HTTP input), PCM to /dev/null", async () =>
+      (await timedRun(FFMPEG, buildTranscodeArgs({ inputUrl: url, demuxer: 'mp3', adtsPath: `${out}.aac`, maxDurationSeconds: 14_400 }))).wallMs);
+    await step("worker's media code (transcodeAudio: nice 10 + prlimit, PCM into the PeakReducer, our M4A writer), in the bench process", async () => {
       const started = performance.now();
       const outcome = await transcodeAudio({ ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG, inputUrl: url, demuxer: 'mp3', outputPath: out, maxDurationSeconds: 14_400, signal: new AbortController().signal });
       if (outcome.kind !== 'done') throw new Error(`transcodeAudio ended ${outcome.kind}`);

@@ -1,6 +1,7 @@
 // Pure ffmpeg argument builder for the one-pass transcode: one presigned
-// HTTP(S) input, one decode, two outputs (AAC-LC M4A file + s16le PCM on
-// stdout for the peak reducer). No I/O here, so it is tested on arrays.
+// HTTP(S) input, one decode, two outputs (AAC-LC as ADTS into a file, which
+// media/m4a-file.ts turns into the faststart M4A, + s16le PCM on stdout for
+// the peak reducer). No I/O here, so it is tested on arrays.
 import { isAbsolute } from 'node:path';
 
 export interface TranscodeArgsOptions {
@@ -8,8 +9,8 @@ export interface TranscodeArgsOptions {
   inputUrl: string;
   /** Demuxer name forced with `-f`, from magic-byte detection (e.g. `mp3`, `mov`). */
   demuxer: string;
-  /** Where the M4A is written (a path the caller created under TMPDIR). */
-  outputPath: string;
+  /** Where the AAC is written as ADTS (a path the caller created under TMPDIR). */
+  adtsPath: string;
   bitrateKbps?: number;
   sampleRate?: number;
   /** When set, both outputs stop at this + `durationMarginSeconds`. */
@@ -135,10 +136,10 @@ export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
   if (!DEMUXER_NAME.test(o.demuxer)) {
     throw new Error(`ffmpeg demuxer must match ${DEMUXER_NAME}, got ${JSON.stringify(o.demuxer)}`);
   }
-  if (!isAbsolute(o.outputPath)) {
+  if (!isAbsolute(o.adtsPath)) {
     // A relative name could start with '-' (read as an option) or 'xyz:'
     // (read as a protocol); an absolute path is always the file protocol.
-    throw new Error(`outputPath must be an absolute path, got ${JSON.stringify(o.outputPath)}`);
+    throw new Error(`adtsPath must be an absolute path, got ${JSON.stringify(o.adtsPath)}`);
   }
   const rate = String(positive('sampleRate', o.sampleRate));
   const bitrate = `${positive('bitrateKbps', o.bitrateKbps)}k`;
@@ -161,13 +162,15 @@ export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
     // runner's address-space limit.
     '-filter_complex_threads', '1',
     '-filter_complex', graph,
-    // Output 1: the playable file. `-f ipod` writes the `M4A ` brand.
+    // Output 1: the AAC frames as ADTS. Not `-f ipod -movflags +faststart`:
+    // the mov muxer keeps ~72 bytes per frame in memory (+19 MB of RSS over
+    // two hours) and rewrites the whole file at the end; ADTS keeps nothing,
+    // and our own writer (media/m4a-file.ts) builds the faststart M4A.
     '-map', '[e]',
     '-map_metadata', '-1', '-map_chapters', '-1',
     '-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', bitrate, '-ac', '1', '-ar', rate,
     ...limit,
-    '-movflags', '+faststart',
-    '-f', 'ipod', o.outputPath,
+    '-f', 'adts', o.adtsPath,
     // Output 2: PCM for the peak reducer, always last (pipe:1 = stdout).
     // `-flush_packets 0` lets the raw muxer fill its buffer instead of one
     // write(2) per packet: a quarter of the system time.

@@ -1,5 +1,7 @@
 import { buildTranscodeArgs } from './ffmpeg-args.js';
+import { rm } from 'node:fs/promises';
 import { type FfmpegLimits, type FfmpegResult, runFfmpeg } from './ffmpeg-runner.js';
+import { writeFaststartM4a } from './m4a-file.js';
 import { readTopLevelBoxes, isFaststart } from './mp4-boxes.js';
 import { type Envelope, PeakReducer } from './peaks.js';
 import { createPcmConsumer } from './pcm.js';
@@ -13,6 +15,7 @@ export interface TranscodeRequest {
   ffmpegPath: string;
   inputUrl: string;
   demuxer: string;
+  /** The M4A to write; ffmpeg's ADTS goes next to it (`<outputPath>.aac`) and is removed. */
   outputPath: string;
   maxDurationSeconds: number;
   signal: AbortSignal;
@@ -57,6 +60,7 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   r.signal.addEventListener('abort', abortLocal, { once: true });
   let tooLong: string | null = null;
   let declared: number | null = expected;
+  const adtsPath = `${r.outputPath}.aac`;
 
   try {
     const result = await runFfmpeg({
@@ -64,7 +68,7 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
       args: buildTranscodeArgs({
         inputUrl: r.inputUrl,
         demuxer: r.demuxer,
-        outputPath: r.outputPath,
+        adtsPath,
         maxDurationSeconds: r.maxDurationSeconds,
       }),
       signal: local.signal,
@@ -87,14 +91,18 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
     if (result.aborted) return { kind: 'aborted' };
     const samples = reducer.sampleCount;
     // Exit 0 with nothing decoded happens (e.g. a server without Range support).
-    if (result.exitCode !== 0 || samples === 0 || !isFaststart(await readTopLevelBoxes(r.outputPath).catch(() => []))) {
-      return { kind: 'failed', ffmpeg: result, samples };
-    }
+    if (result.exitCode !== 0 || samples === 0) return { kind: 'failed', ffmpeg: result, samples };
+    // The decoded sample count sets the M4A's edit list: it plays exactly the
+    // decoded audio, without the encoder's priming and end padding.
+    await writeFaststartM4a({ adtsPath, outputPath: r.outputPath, durationSamples: samples, sampleRate: OUTPUT_SAMPLE_RATE, movieTimescale: OUTPUT_SAMPLE_RATE });
+    // Our own writer's output is still checked like any file: moov before mdat.
+    if (!isFaststart(await readTopLevelBoxes(r.outputPath).catch(() => []))) return { kind: 'failed', ffmpeg: result, samples };
     return { kind: 'done', samples, durationSeconds: samples / OUTPUT_SAMPLE_RATE, envelope: reducer.result() };
   } catch (e) {
     if (e instanceof TooLongError) return { kind: 'too-long', reason: e.message };
     throw e;
   } finally {
     r.signal.removeEventListener('abort', abortLocal);
+    await rm(adtsPath, { force: true });
   }
 }

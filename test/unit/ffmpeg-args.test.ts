@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { allowedProtocols, buildTranscodeArgs, needsSeeking } from '../../src/media/ffmpeg-args.js';
 
 const URL_HTTP = 'http://127.0.0.1:9000/audio/uploads/abc?X-Amz-Signature=deadbeef';
-const base = { inputUrl: URL_HTTP, demuxer: 'mp3', outputPath: '/tmp/job-1/out.m4a' };
+const base = { inputUrl: URL_HTTP, demuxer: 'mp3', adtsPath: '/tmp/job-1/out.aac' };
 
 /** The value following `flag`, at its n-th occurrence. */
 function after(args: string[], flag: string, occurrence = 0): string | undefined {
@@ -19,7 +19,7 @@ function count(args: string[], value: string): number {
 describe('buildTranscodeArgs', () => {
   const args = buildTranscodeArgs(base);
   const input = args.indexOf('-i');
-  const outputs = [args.indexOf('/tmp/job-1/out.m4a'), args.indexOf('pipe:1')];
+  const outputs = [args.indexOf('/tmp/job-1/out.aac'), args.indexOf('pipe:1')];
 
   it('starts quiet and non-interactive, with a log level that still prints Duration', () => {
     assert.deepEqual(args.slice(0, 3), ['-hide_banner', '-nostdin', '-nostats']);
@@ -66,17 +66,18 @@ describe('buildTranscodeArgs', () => {
     assert.equal(count(args, '-map'), 2, 'no other stream (video, cover art) is mapped');
   });
 
-  it('writes AAC-LC 64k mono 44.1 kHz M4A with faststart and no metadata first', () => {
+  it('writes AAC-LC 64k mono 44.1 kHz as ADTS (no mov muxer index in memory) with no metadata first', () => {
     const aac = args.slice(args.indexOf('[e]'), outputs[0]! + 1);
     assert.equal(after(aac, '-c:a'), 'aac');
     assert.equal(after(aac, '-profile:a'), 'aac_low');
     assert.equal(after(aac, '-b:a'), '64k');
     assert.equal(after(aac, '-ac'), '1');
     assert.equal(after(aac, '-ar'), '44100');
-    assert.equal(after(aac, '-movflags'), '+faststart');
+    assert.equal(count(aac, '-movflags'), 0);
     assert.equal(after(aac, '-map_metadata'), '-1');
     assert.equal(after(aac, '-map_chapters'), '-1');
-    assert.equal(aac.at(-2), 'ipod');
+    assert.equal(aac.at(-2), 'adts');
+    assert.equal(aac.at(-1), '/tmp/job-1/out.aac');
   });
 
   it('ends with the raw PCM output on stdout', () => {
@@ -136,8 +137,8 @@ describe('buildTranscodeArgs', () => {
   });
 
   it('rejects a relative output path and bad numbers', () => {
-    assert.throws(() => buildTranscodeArgs({ ...base, outputPath: '-y.m4a' }), /absolute path/);
-    assert.throws(() => buildTranscodeArgs({ ...base, outputPath: 'pipe:1' }), /absolute path/);
+    assert.throws(() => buildTranscodeArgs({ ...base, adtsPath: '-y.aac' }), /absolute path/);
+    assert.throws(() => buildTranscodeArgs({ ...base, adtsPath: 'pipe:1' }), /absolute path/);
     assert.throws(() => buildTranscodeArgs({ ...base, maxDurationSeconds: 0 }), /positive/);
     assert.throws(() => buildTranscodeArgs({ ...base, bitrateKbps: Number.NaN }), /positive/);
   });

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildTranscodeArgs } from '../../src/media/ffmpeg-args.js';
+import { writeFaststartM4a } from '../../src/media/m4a-file.js';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import {
   parseDurationLine, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
@@ -87,8 +88,9 @@ describe('runFfmpeg', () => {
 
   function transcode(name: string, demuxer: string, extra: Partial<RunFfmpegOptions> = {}) {
     const output = join(dir, `${name}.out.m4a`);
+    const adts = join(dir, `${name}.out.aac`);
     const args = buildTranscodeArgs({
-      inputUrl: `${storage.base}/${name}?${SIGNATURE}`, demuxer, outputPath: output, maxDurationSeconds: 60,
+      inputUrl: `${storage.base}/${name}?${SIGNATURE}`, demuxer, adtsPath: adts, maxDurationSeconds: 60,
     });
     let bytes = 0;
     const events: string[] = [];
@@ -99,7 +101,9 @@ describe('runFfmpeg', () => {
       onDeclaredDuration: () => events.push('declared'),
       ...extra,
     });
-    return { run, output, events, samples: () => bytes / 2 };
+    // The worker's next step (media/transcode.ts): ADTS + decoded count -> faststart M4A.
+    const mux = () => writeFaststartM4a({ adtsPath: adts, outputPath: output, durationSamples: bytes / 2, sampleRate: 44_100 });
+    return { run, output, mux, events, samples: () => bytes / 2 };
   }
 
   it('transcodes an M4A with moov at the end (read with Range) into faststart AAC-LC mono 44.1 kHz', async () => {
@@ -115,6 +119,7 @@ describe('runFfmpeg', () => {
     assert.ok(!result.stderrTail.includes(SIGNATURE), 'presigned signature kept out of logs');
     assert.match(result.stderrTail, /\?<redacted>/);
 
+    await job.mux();
     const info = await inspectM4a(job.output);
     assert.deepEqual(
       [info.codec, info.profile, info.channels, info.sampleRate, info.majorBrand],
@@ -129,6 +134,7 @@ describe('runFfmpeg', () => {
     const result = await job.run;
     assert.equal(result.exitCode, 0, result.stderrTail);
     assert.equal(job.samples(), expectedSamples(specs.mp3Cover));
+    await job.mux();
     await inspectM4a(job.output); // throws unless the output has exactly one (audio) stream
   });
 
