@@ -73,7 +73,7 @@ async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
 async function importFloors(): Promise<Record<string, number>> {
   const script = path.join(import.meta.dirname, '../probes/import-rss.js');
   const out: Record<string, number> = {};
-  for (const group of ['none', 'worker', 'api', 'app']) {
+  for (const group of ['none', 'worker', 'api', 'worker-role', 'api-role']) {
     const samples: number[] = [];
     for (let i = 0; i < 3; i++) samples.push((await nodeJson<{ rssBytes: number }>(script, [group])).rssBytes);
     out[group] = median(samples);
@@ -153,7 +153,8 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
       ['nothing', mb(floors['none']!)],
       ["the worker's own dependencies (pg-boss, MikroORM, AWS SDK, file-type, pino, the entity)", mb(floors['worker']!)],
       ['the API stack alone (Apollo Server, type-graphql, express, graphql-ws, ws)', mb(floors['api']!)],
-      ['dist/src/app.js (what every role, the worker included, imports today)', mb(floors['app']!)],
+      ['what a `--role worker` process imports (app.js, jobs/worker.js, server/probe-http.js)', mb(floors['worker-role']!)],
+      ['what a `--role api` process imports (app.js, server/api-role.js)', mb(floors['api-role']!)],
     ]);
   return [workerReport];
 }
