@@ -1,4 +1,5 @@
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { Lru } from '../cache/lru.js';
 import { unauthenticated } from '../domain/errors.js';
 
 /** Known to everyone who reads this file: only ever used outside production. */
@@ -14,11 +15,38 @@ export interface Viewer {
   expiresAt: number | null;
 }
 
+export interface AuthOptions {
+  /** Verified tokens remembered (token -> viewer, until the token's `exp`); 0 turns the cache off. */
+  cacheEntries?: number;
+  /** The clock, in epoch milliseconds (tests move it). */
+  now?: () => number;
+}
+
+/**
+ * Clients send the same token with every request, and an HS256 verify costs
+ * 60-100 µs of WebCrypto (BENCHMARKS.md, target 5). Longer tokens are
+ * verified but not remembered, so the cache stays ~10k x 1 KiB at most.
+ */
+const MAX_CACHED_TOKEN_CHARS = 1024;
+/** A token without `exp` is valid for ever anyway; it is re-verified now and then all the same. */
+const NO_EXP_CACHE_MS = 10 * 60_000;
+
+interface CachedViewer {
+  viewer: Viewer;
+  /** Epoch ms from which the entry must not be used. */
+  validUntilMs: number;
+}
+
 export class Auth {
   private readonly key: Uint8Array;
+  private readonly now: () => number;
+  private readonly cache: Lru<string, CachedViewer> | null;
 
-  constructor(secret: string) {
+  constructor(secret: string, options: AuthOptions = {}) {
     this.key = new TextEncoder().encode(secret);
+    this.now = options.now ?? Date.now;
+    const entries = options.cacheEntries ?? 10_000;
+    this.cache = entries > 0 ? new Lru(entries) : null;
   }
 
   /** Verifies an `Authorization` value ("Bearer <JWT>"); throws UNAUTHENTICATED. */
@@ -31,12 +59,31 @@ export class Auth {
   }
 
   async verifyToken(token: string): Promise<Viewer> {
+    const nowMs = this.now();
+    const hit = this.cache?.get(token);
+    if (hit) {
+      if (nowMs < hit.validUntilMs) return hit.viewer;
+      this.cache!.delete(token);
+      // Only an expiry ends a cached entry early: re-verify the others (no exp: periodic re-check).
+      if (hit.viewer.expiresAt !== null) throw unauthenticated('the token has expired');
+    }
+    const viewer = await this.verifyUncached(token, nowMs);
+    if (this.cache && token.length <= MAX_CACHED_TOKEN_CHARS) {
+      // jose refuses from the second `exp` on (exp <= now, whole seconds): the entry ends there too.
+      const validUntilMs = viewer.expiresAt === null ? nowMs + NO_EXP_CACHE_MS : viewer.expiresAt * 1000;
+      this.cache.set(token, { viewer, validUntilMs });
+    }
+    return viewer;
+  }
+
+  private async verifyUncached(token: string, nowMs: number): Promise<Viewer> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'] });
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], currentDate: new Date(nowMs) });
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 200) {
         throw unauthenticated('the token has no usable `sub` claim');
       }
-      return { id: payload.sub, expiresAt: payload.exp ?? null };
+      // Frozen: one cached viewer is handed to many requests.
+      return Object.freeze({ id: payload.sub, expiresAt: payload.exp ?? null });
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) throw unauthenticated('the token has expired');
       if (e instanceof joseErrors.JOSEError) throw unauthenticated('the token is invalid');
@@ -50,7 +97,7 @@ export class Auth {
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(sub)
       .setIssuedAt()
-      .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
+      .setExpirationTime(Math.floor(this.now() / 1000) + ttlSeconds)
       .sign(this.key);
   }
 }

@@ -55,3 +55,77 @@ describe('Auth.verifyAuthorization', () => {
     );
   });
 });
+
+describe('Auth: the verified-token cache', () => {
+  /** An Auth on a clock the test moves, counting the verifications that reach jose. */
+  function clocked(options: { cacheEntries?: number } = {}) {
+    const clock = { ms: Date.now() };
+    const a = new Auth(SECRET, { ...options, now: () => clock.ms });
+    return { a, clock };
+  }
+
+  it('answers a repeated token from the cache with the same viewer', async () => {
+    const { a } = clocked();
+    const token = await a.sign('carol', 60);
+    const first = await a.verifyToken(token);
+    const second = await a.verifyToken(token);
+    assert.equal(second, first, 'the second answer is the cached viewer');
+    assert.deepEqual(second, { id: 'carol', expiresAt: first.expiresAt });
+    assert.ok(Object.isFrozen(second), 'a shared viewer cannot be changed by one request');
+  });
+
+  it('refuses a cached token once its exp has passed, and keeps refusing it', async () => {
+    const { a, clock } = clocked();
+    const token = await a.sign('dave', 60);
+    const v = await a.verifyToken(token);
+    clock.ms = v.expiresAt! * 1000 - 1;
+    assert.equal((await a.verifyToken(token)).id, 'dave', 'still valid one millisecond before exp');
+    clock.ms = v.expiresAt! * 1000;
+    await assert.rejects(a.verifyToken(token), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED' && /expired/.test(e.message));
+    await assert.rejects(a.verifyToken(token), /expired/);
+  });
+
+  it('never caches a refusal: a forged or expired token is refused every time', async () => {
+    const { a } = clocked();
+    const forged = await new Auth('another-secret-of-at-least-thirty-two-chars').sign('mallory');
+    await assert.rejects(a.verifyToken(forged), /invalid/);
+    await assert.rejects(a.verifyToken(forged), /invalid/);
+    const expired = await a.sign('erin', -5);
+    await assert.rejects(a.verifyToken(expired), /expired/);
+    await assert.rejects(a.verifyToken(expired), /expired/);
+  });
+
+  it('does not let a cached token vouch for a tampered copy of it', async () => {
+    const { a } = clocked();
+    const token = await a.sign('frank', 60);
+    await a.verifyToken(token);
+    const [h, , s] = token.split('.');
+    const other = `${h}.${b64({ sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 60 })}.${s}`;
+    await assert.rejects(a.verifyToken(other), /invalid/);
+  });
+
+  it('keeps at most cacheEntries tokens, dropping the least recently used', async () => {
+    const { a } = clocked({ cacheEntries: 2 });
+    const [t1, t2, t3] = await Promise.all(['u1', 'u2', 'u3'].map((u) => a.sign(u, 60)));
+    const v1 = await a.verifyToken(t1!);
+    const v2 = await a.verifyToken(t2!);
+    assert.equal(await a.verifyToken(t1!), v1, 't1 is now the most recent');
+    await a.verifyToken(t3!); // evicts t2
+    assert.equal(await a.verifyToken(t1!), v1);
+    const again = await a.verifyToken(t2!);
+    assert.notEqual(again, v2, 't2 was verified afresh');
+    assert.deepEqual(again, v2);
+  });
+
+  it('re-verifies a token without exp after a while instead of trusting it for ever', async () => {
+    const { a, clock } = clocked();
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('gina').sign(key(SECRET));
+    const v = await a.verifyToken(token);
+    assert.equal(v.expiresAt, null);
+    assert.equal(await a.verifyToken(token), v);
+    clock.ms += 11 * 60_000;
+    const later = await a.verifyToken(token);
+    assert.notEqual(later, v, 'verified again');
+    assert.equal(later.id, 'gina');
+  });
+});
