@@ -20,7 +20,7 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   MAX_UPLOAD_BYTES: { meaning: 'largest accepted upload', default: '`1073741824` (1 GiB)' },
   MAX_DURATION_SECONDS: { meaning: 'longest accepted audio (FAILED TOO_LONG beyond it)', default: '`14400` (4 h)' },
   JOB_TIMEOUT_SECONDS: { meaning: 'processing time limit per attempt; reaching it is final (FAILED TIMEOUT)', default: '`900`' },
-  PLAYBACK_URL_TTL_SECONDS: { meaning: 'lifetime of the presigned GET in `url`', default: '`86400`' },
+  PLAYBACK_URL_TTL_SECONDS: { meaning: 'lifetime of the presigned GET in `url`: each one is valid for at least this long after it is returned; the same URL is reused per asset within a signing window of min(1 h, TTL/4), so it lives at most TTL + that window (7 days at most)', default: '`86400`' },
   UPLOAD_URL_TTL_SECONDS: { meaning: 'lifetime of presigned upload URLs', default: '`900`' },
   UPLOAD_EXPIRY_GRACE_SECONDS: { meaning: 'how long after its URLs expired an unfinished upload is swept (FAILED UPLOAD_EXPIRED)', default: '`300`' },
   WORKER_CONCURRENCY: { meaning: 'jobs one worker process runs at once', default: 'number of CPUs' },
