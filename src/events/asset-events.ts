@@ -3,6 +3,16 @@ import { AsyncQueue } from './async-queue.js';
 import { PgListener } from './pg-listener.js';
 
 export const ASSET_EVENTS_CHANNEL = 'asset_events';
+/** Deletions (migration 2): `{ id, owner_id }`. */
+export const ASSET_DELETED_CHANNEL = 'asset_deleted';
+
+/** What else in this process follows every committed change (e.g. the final-asset cache). */
+export interface AssetChangeObserver {
+  changed(asset: AssetView): void;
+  deleted(id: string): void;
+  /** false: changes may be missed from now until the next true. */
+  listening(up: boolean): void;
+}
 
 interface Subscriber {
   assetId: string | null;
@@ -14,6 +24,7 @@ export interface AssetEventsOptions {
   log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
   /** Events one subscriber may have waiting before it is ended. */
   maxBacklog?: number;
+  observer?: AssetChangeObserver;
 }
 
 /**
@@ -28,8 +39,10 @@ export class AssetEvents {
   constructor(private readonly o: AssetEventsOptions) {
     this.listener = new PgListener({
       databaseUrl: o.databaseUrl,
-      channels: [ASSET_EVENTS_CHANNEL],
-      onNotification: (_channel, payload) => this.dispatch(payload),
+      channels: o.observer ? [ASSET_EVENTS_CHANNEL, ASSET_DELETED_CHANNEL] : [ASSET_EVENTS_CHANNEL],
+      onNotification: (channel, payload) => (channel === ASSET_DELETED_CHANNEL ? this.dispatchDeleted(payload) : this.dispatch(payload)),
+      onListening: () => o.observer?.listening(true),
+      onLost: () => o.observer?.listening(false),
       log: o.log,
     });
   }
@@ -48,11 +61,31 @@ export class AssetEvents {
       asset = assetFromEventPayload(payload);
     } catch (e) {
       this.o.log.warn({ err: e }, 'asset events: unreadable payload');
-      return;
+      return this.forgetAll();
     }
+    this.o.observer?.changed(asset);
     for (const s of this.byOwner.get(asset.ownerId) ?? []) {
       if (s.assetId === null || s.assetId === asset.id) s.queue.push(asset);
     }
+  }
+
+  private dispatchDeleted(payload: string): void {
+    let id: unknown;
+    try {
+      id = (JSON.parse(payload) as { id?: unknown }).id;
+    } catch {
+      id = undefined;
+    }
+    if (typeof id === 'string') return this.o.observer?.deleted(id);
+    // A deletion we cannot place: forget everything rather than serve the deleted row.
+    this.o.log.warn({ payload: payload.slice(0, 200) }, 'asset events: unreadable deletion');
+    this.forgetAll();
+  }
+
+  /** A change we cannot place: observers drop whatever they derived from earlier changes. */
+  private forgetAll(): void {
+    this.o.observer?.listening(false);
+    this.o.observer?.listening(this.listener.isListening);
   }
 
   /** Changes of one owner's assets (or of one of them), until the iterator is returned. */

@@ -7,6 +7,8 @@ export interface PgListenerOptions {
   log: { warn: (obj: object, msg: string) => void; info: (obj: object, msg: string) => void };
   /** Called after every (re)connection, so a consumer can catch up on what it missed. */
   onListening?: () => void;
+  /** Called when the connection is lost: notifications may be missed until onListening. */
+  onLost?: () => void;
 }
 
 /**
@@ -29,7 +31,13 @@ export class PgListener {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.o.databaseUrl, application_name: 'audio-service/listen' });
+    // TCP keep-alive: a connection that died silently (no FIN, no RST) is noticed and replaced.
+    const client = new pg.Client({
+      connectionString: this.o.databaseUrl,
+      application_name: 'audio-service/listen',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     client.on('notification', (m) => {
       if (m.payload !== undefined) this.o.onNotification(m.channel, m.payload);
     });
@@ -54,6 +62,7 @@ export class PgListener {
     this.client = null;
     client.removeAllListeners('notification');
     client.end().catch(() => {});
+    this.o.onLost?.();
     if (this.stopped) return;
     this.o.log.warn({ channels: this.o.channels }, 'LISTEN connection lost, reconnecting');
     this.scheduleReconnect(250);
@@ -75,6 +84,7 @@ export class PgListener {
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const c = this.client;
     this.client = null;
+    if (c) this.o.onLost?.();
     await c?.end().catch(() => {});
   }
 }

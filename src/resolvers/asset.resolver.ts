@@ -26,7 +26,7 @@ export class AssetResolver {
   })
   asset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AssetView | null> {
     const viewer = requireViewer(ctx);
-    return isUuid(id) ? ctx.assets.get(viewer.id, id) : Promise.resolve(null);
+    return isUuid(id) ? ctx.assets.get(viewer.id, id.toLowerCase()) : Promise.resolve(null);
   }
 
   @Query(() => AudioAssetConnection, { description: "The viewer's assets, newest first." })
@@ -38,7 +38,7 @@ export class AssetResolver {
   @Mutation(() => Boolean, { description: 'Delete an asset and every stored object of it. True when something was deleted.' })
   deleteAudioAsset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
-    return ctx.assets.delete(viewer.id, isUuid(id) ? id : '00000000-0000-0000-0000-000000000000');
+    return ctx.assets.delete(viewer.id, isUuid(id) ? id.toLowerCase() : '00000000-0000-0000-0000-000000000000');
   }
 
   @Subscription(() => AudioAssetType, {

@@ -9,6 +9,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { buildAppSchema } from '../resolvers/index.js';
 import { AssetsService } from '../services/assets.service.js';
 import { RateLimitService } from '../services/rate-limit.service.js';
+import { TerminalAssetCache } from '../services/terminal-asset-cache.js';
 import { UploadsService } from '../services/uploads.service.js';
 import type { Storage } from '../storage/s3.js';
 import { devRoutes } from './dev-routes.js';
@@ -41,13 +42,15 @@ export interface RunningApi {
  */
 export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
   const { config, log } = d;
-  const events = new AssetEvents({ databaseUrl: d.databaseUrl, log });
+  // DONE/FAILED assets in memory, kept exact by the same LISTEN connection the subscriptions use.
+  const finalAssets = new TerminalAssetCache();
+  const events = new AssetEvents({ databaseUrl: d.databaseUrl, log, observer: finalAssets });
   await events.start();
   try {
     d.metrics.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', () => events.subscriberCount);
     const schema = await buildAppSchema();
     const baseContext = {
-      assets: new AssetsService(d.assets, d.storage, config),
+      assets: new AssetsService(d.assets, d.storage, config, finalAssets),
       uploads: new UploadsService(d.assets, d.storage, d.pool, d.boss, config),
       events,
       rateLimits: await RateLimitService.start(d.pool, {

@@ -5,8 +5,10 @@ import { AssetStatus } from '../domain/asset-status.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { validateBars } from '../domain/upload-policy.js';
 import { decodeEnvelope, waveformBars } from '../media/peaks.js';
-import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
+import { outputKey, uploadKey } from '../storage/keys.js';
+import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
+import { TerminalAssetCache } from './terminal-asset-cache.js';
 
 export interface AssetPage {
   nodes: AudioAssetEntity[];
@@ -15,14 +17,28 @@ export interface AssetPage {
 
 /** Reading and deleting a viewer's assets, and what a DONE asset resolves to. */
 export class AssetsService {
+  private readonly playbackUrls: PlaybackUrls;
+
+  /**
+   * `finalAssets`: DONE/FAILED rows kept in this process; the caller feeds it
+   * every committed change (AssetEvents' observer). Without it, every read goes
+   * to the database.
+   */
   constructor(
     private readonly assets: AssetRepository,
     private readonly storage: Storage,
-    private readonly config: { playbackUrlTtlSeconds: number },
-  ) {}
+    config: { playbackUrlTtlSeconds: number },
+    readonly finalAssets: TerminalAssetCache = new TerminalAssetCache(),
+  ) {
+    this.playbackUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds);
+  }
 
-  get(ownerId: string, id: string): Promise<AudioAssetEntity | null> {
-    return this.assets.findOwned(id, ownerId);
+  /** The viewer's asset; a DONE or FAILED one usually from memory (see TerminalAssetCache). */
+  async get(ownerId: string, id: string): Promise<AssetView | null> {
+    const key = id.toLowerCase();
+    const cached = this.finalAssets.get(key);
+    if (cached) return cached.ownerId === ownerId ? cached : null;
+    return this.finalAssets.load(key, () => this.assets.findOwned(key, ownerId));
   }
 
   async list(ownerId: string, args: { first: number; after: string | null; status: AssetStatus | null }): Promise<AssetPage> {
@@ -38,6 +54,9 @@ export class AssetsService {
   async delete(ownerId: string, id: string): Promise<boolean> {
     const deleted = await this.assets.deleteOwned(id, ownerId);
     if (!deleted) throw notFound();
+    // This node answers from the database from now on, before its LISTEN hears of it.
+    this.finalAssets.deleted(deleted.id);
+    this.playbackUrls.forget(deleted.id);
     // A worker running this asset hears the deletion (asset_deleted) and stops;
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
@@ -46,13 +65,14 @@ export class AssetsService {
     return true;
   }
 
-  /** A fresh presigned GET of the M4A, served as audio/mp4 under a server-made name. */
+  /**
+   * A presigned GET of the M4A, served as audio/mp4 under a server-made name,
+   * valid for at least PLAYBACK_URL_TTL_SECONDS from now; the same URL for
+   * every read within a signing window (storage/playback-urls.ts).
+   */
   async playbackUrl(asset: AssetView): Promise<string | null> {
     if (asset.status !== AssetStatus.DONE) return null;
-    return this.storage.presignPublicGet(outputKey(asset.id), this.config.playbackUrlTtlSeconds, {
-      contentType: 'audio/mp4',
-      contentDisposition: `inline; filename="${outputDownloadName(asset.id)}"`,
-    });
+    return this.playbackUrls.url(asset.id);
   }
 
   async waveform(asset: AssetView, bars: number): Promise<number[] | null> {
