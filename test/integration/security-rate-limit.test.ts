@@ -2,7 +2,11 @@
 // PostgreSQL: the budgets are per user and counted in the database.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { ApiError } from '../../src/domain/errors.js';
+import { RateLimitService } from '../../src/services/rate-limit.service.js';
 import { COMPLETE, PREPARE, type GqlResponse, startTestApp, type TestApp } from '../helpers/app.js';
+import { type TestDatabase, testDatabase } from '../helpers/services.js';
 
 const LIMITS = { UPLOAD_RATE_LIMIT_PER_MINUTE: '3', COMPLETE_RATE_LIMIT_PER_MINUTE: '2', RENEW_RATE_LIMIT_PER_MINUTE: '2' };
 const INPUT = { filename: 'flood.mp3', size: 1000, contentType: 'audio/mpeg' };
@@ -66,5 +70,91 @@ describe('rate limits under a flood, across API processes', () => {
     assert.deepEqual(renews, ['OK', 'OK', 'RATE_LIMITED']);
     // Other budgets of the same user are separate.
     assert.equal(codeOf(await prepare(two, poller)), 'OK');
+  });
+});
+
+describe('RateLimitService: calls counted together in one statement', () => {
+  let db: TestDatabase;
+  let pool: pg.Pool;
+  let statements = 0;
+  const LIMIT = { prepareAudioUpload: 3, completeAudioUpload: 2, renewUploadUrls: 1 };
+  before(async () => {
+    db = await testDatabase();
+    pool = new pg.Pool({ connectionString: db.url, max: 4 });
+    pool.on('error', () => {});
+    const query = pool.query.bind(pool) as (...a: unknown[]) => unknown;
+    (pool as unknown as { query: (...a: unknown[]) => unknown }).query = (...a: unknown[]) => {
+      statements++;
+      return query(...a);
+    };
+  });
+  after(async () => {
+    await pool?.end();
+    await db?.drop();
+  });
+
+  const outcome = (p: Promise<void>) =>
+    p.then(
+      () => 'OK',
+      (e: unknown) => (e instanceof ApiError ? e.code : `unexpected ${String(e)}`),
+    );
+
+  it('lets exactly the budget of each user and action through a burst, in fewer statements than calls', async () => {
+    const limits = await RateLimitService.start(pool, LIMIT);
+    statements = 0;
+    const calls: { user: string; action: keyof typeof LIMIT; result: Promise<string> }[] = [];
+    for (let i = 0; i < 60; i++) {
+      const user = `burst-${i % 4}`;
+      const action = (['prepareAudioUpload', 'completeAudioUpload', 'renewUploadUrls'] as const)[i % 3]!;
+      calls.push({ user, action, result: outcome(limits.consume(action, user)) });
+    }
+    const results = await Promise.all(calls.map((c) => c.result));
+    for (const user of ['burst-0', 'burst-1', 'burst-2', 'burst-3']) {
+      for (const action of Object.keys(LIMIT) as (keyof typeof LIMIT)[]) {
+        const mine = calls.map((c, i) => ({ ...c, r: results[i] })).filter((c) => c.user === user && c.action === action);
+        assert.deepEqual(
+          mine.map((c) => c.r),
+          mine.map((_, i) => (i < LIMIT[action] ? 'OK' : 'RATE_LIMITED')),
+          `${user} ${action}: the first calls in arrival order pass`,
+        );
+      }
+    }
+    assert.ok(statements < 10, `60 calls took ${statements} statements`);
+  });
+
+  it('shares one count with another process counting the same users at the same time', async () => {
+    const [a, b] = await Promise.all([RateLimitService.start(pool, LIMIT), RateLimitService.start(pool, LIMIT)]);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => outcome((i % 2 ? a : b).consume('prepareAudioUpload', `shared-${i % 5}`))));
+    for (let u = 0; u < 5; u++) {
+      const mine = results.filter((_, i) => i % 5 === u);
+      assert.equal(mine.filter((r) => r === 'OK').length, 3, mine.join());
+      assert.equal(mine.filter((r) => r === 'RATE_LIMITED').length, 5, mine.join());
+    }
+  });
+
+  it('starts counting again once the minute has passed, and says when', async () => {
+    const limits = await RateLimitService.start(pool, LIMIT);
+    assert.equal(await outcome(limits.consume('renewUploadUrls', 'waiter')), 'OK');
+    await assert.rejects(limits.consume('renewUploadUrls', 'waiter'), (e: unknown) => {
+      assert.ok(e instanceof ApiError && e.code === 'RATE_LIMITED');
+      const retry = e.details['retryAfterSeconds'] as number;
+      assert.ok(retry >= 59 && retry <= 60, String(retry));
+      return true;
+    });
+    await pool.query(`update rate_limit set expire = $1 where key = 'renewUploadUrls:waiter'`, [Date.now() - 1]);
+    assert.equal(await outcome(limits.consume('renewUploadUrls', 'waiter')), 'OK');
+  });
+
+  it('refuses every call of a batch when the count fails, letting none through uncounted', async () => {
+    const broken = new pg.Pool({ connectionString: db.url, max: 1 });
+    broken.on('error', () => {});
+    const limits = await RateLimitService.start(broken, LIMIT);
+    await broken.query('drop table rate_limit');
+    try {
+      const results = await Promise.all([1, 2, 3].map((i) => outcome(limits.consume('prepareAudioUpload', `u${i}`))));
+      for (const r of results) assert.match(r, /unexpected/);
+    } finally {
+      await broken.end();
+    }
   });
 });
