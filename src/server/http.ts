@@ -1,14 +1,14 @@
 import http from 'node:http';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import express from 'express';
 import type { GraphQLSchema } from 'graphql';
 import type { Auth } from '../auth/jwt.js';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
 import type { GraphQLContext } from '../schema/context.js';
+import { apolloHandler, noStorePlugin } from './apollo-express.js';
 import { makeFormatError } from './errors.js';
 import { attachGraphQLWs } from './graphql-ws.js';
 import { observabilityPlugin } from './observability.js';
@@ -125,6 +125,10 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
         ApolloServerPluginDrainHttpServer({ httpServer: server }),
         // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
         ApolloServerPluginLandingPageDisabled(),
+        // No @cacheControl hints in our schema: Apollo's default plugin only wrapped every
+        // resolver to conclude `no-store` each time; noStorePlugin says so directly.
+        ApolloServerPluginCacheControlDisabled(),
+        noStorePlugin(),
       ],
     });
     await apollo.start();
@@ -134,16 +138,14 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
       originGuard(security.origins),
       express.json({ limit: MAX_BODY }),
       documentSizeGuard(),
-      expressMiddleware(apollo, {
-        context: async ({ req }): Promise<GraphQLContext> => {
-          const header = req.headers.authorization;
-          if (!header) return { ...g.baseContext, viewer: null, authError: null };
-          try {
-            return { ...g.baseContext, viewer: await g.auth.verifyAuthorization(header), authError: null };
-          } catch (e) {
-            return { ...g.baseContext, viewer: null, authError: e as Error };
-          }
-        },
+      apolloHandler(apollo, async ({ req }): Promise<GraphQLContext> => {
+        const header = req.headers.authorization;
+        if (!header) return { ...g.baseContext, viewer: null, authError: null };
+        try {
+          return { ...g.baseContext, viewer: await g.auth.verifyAuthorization(header), authError: null };
+        } catch (e) {
+          return { ...g.baseContext, viewer: null, authError: e as Error };
+        }
       }),
     );
   }

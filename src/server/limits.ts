@@ -5,6 +5,7 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type express from 'express';
 import {
+  BREAK,
   type DocumentNode,
   type ExecutionArgs,
   GraphQLError,
@@ -17,7 +18,9 @@ import {
   getVariableValues,
   parse,
   specifiedRules,
+  type ValueNode,
   validate,
+  visit,
 } from 'graphql';
 import { type ComplexityEstimator, getComplexity } from 'graphql-query-complexity';
 
@@ -135,14 +138,54 @@ export function operationComplexity(
   });
 }
 
+/**
+ * Costs of documents whose cost cannot depend on their variables (no
+ * variable in a `first` argument or a directive), per operation name. Apollo
+ * hands every request with the same query text the same parsed DocumentNode,
+ * so a client's fixed operations are costed once, not per request.
+ */
+const costMemo = new WeakMap<DocumentNode, Map<string, number> | null>();
+
+function containsVariable(v: ValueNode): boolean {
+  if (v.kind === Kind.VARIABLE) return true;
+  if (v.kind === Kind.LIST) return v.values.some(containsVariable);
+  if (v.kind === Kind.OBJECT) return v.fields.some((f) => containsVariable(f.value));
+  return false;
+}
+
+/** The memo for this document, or null when its cost may depend on its variables. */
+function memoFor(document: DocumentNode): Map<string, number> | null {
+  let memo = costMemo.get(document);
+  if (memo !== undefined) return memo;
+  let dependent = false;
+  visit(document, {
+    Argument(node) {
+      if (node.name.value === 'first' && containsVariable(node.value)) return ((dependent = true), BREAK);
+      return undefined;
+    },
+    Directive(node) {
+      if (node.arguments?.some((a) => containsVariable(a.value))) return ((dependent = true), BREAK);
+      return undefined;
+    },
+  });
+  memo = dependent ? null : new Map();
+  costMemo.set(document, memo);
+  return memo;
+}
+
 function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined,
   operationName: string | null | undefined): void {
+  const memo = memoFor(document);
+  const known = memo?.get(operationName ?? '');
+  // Only a cost within budget is taken from the memo: refusals are worked out (and worded) afresh.
+  if (known !== undefined && known <= GRAPHQL_LIMITS.maxComplexity) return;
   let cost: number | null;
   try {
     cost = operationComplexity(schema, document, variables, operationName);
   } catch (e) {
     throw refused(e instanceof GraphQLError ? e.message : 'the operation cost could not be computed');
   }
+  if (cost !== null) memo?.set(operationName ?? '', cost);
   if (cost !== null && cost > GRAPHQL_LIMITS.maxComplexity) {
     throw refused(`operation complexity ${cost} is over the limit of ${GRAPHQL_LIMITS.maxComplexity}`);
   }

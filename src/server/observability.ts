@@ -13,7 +13,9 @@ export function observabilityPlugin(log: Logger, metrics: Metrics | null): Apoll
     async requestDidStart({ request }) {
       const started = process.hrtime.bigint();
       const requestId = randomUUID();
-      const opLog = log.child({ requestId });
+      // Made when a line is written, not per request: most operations log nothing at info level.
+      let opLog: Logger | null = null;
+      const logger = () => (opLog ??= log.child({ requestId }));
       return {
         async willSendResponse({ response, operation, errors }) {
           response.http.headers.set('x-request-id', requestId);
@@ -21,10 +23,12 @@ export function observabilityPlugin(log: Logger, metrics: Metrics | null): Apoll
           const type = operation?.operation ?? 'unknown';
           const outcome = errors?.length ? 'error' : 'ok';
           metrics?.operationSeconds.observe({ type, outcome }, seconds);
-          opLog.debug({ operationName: request.operationName ?? null, type, outcome, ms: Math.round(seconds * 1000) }, 'graphql operation');
+          if (log.isLevelEnabled('debug')) {
+            logger().debug({ operationName: request.operationName ?? null, type, outcome, ms: Math.round(seconds * 1000) }, 'graphql operation');
+          }
         },
         async didEncounterErrors({ errors }) {
-          opLog.info({ operationName: request.operationName ?? null, codes: errors.map((e) => e.extensions?.['code'] ?? null) }, 'graphql operation errors');
+          logger().info({ operationName: request.operationName ?? null, codes: errors.map((e) => e.extensions?.['code'] ?? null) }, 'graphql operation errors');
         },
       };
     },

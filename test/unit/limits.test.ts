@@ -6,7 +6,7 @@ import { GraphQLError, type GraphQLSchema, parse, specifiedRules, validate } fro
 import { ApiError } from '../../src/domain/errors.js';
 import { buildAppSchema } from '../../src/resolvers/index.js';
 import { formatWsErrors, makeFormatError } from '../../src/server/errors.js';
-import { GRAPHQL_LIMITS, depthLimitRule, operationComplexity, prepareOperation } from '../../src/server/limits.js';
+import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, operationComplexity, prepareOperation } from '../../src/server/limits.js';
 import { isOriginAllowed } from '../../src/server/origins.js';
 
 let schema: GraphQLSchema;
@@ -151,5 +151,45 @@ describe('isOriginAllowed', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('complexityPlugin: the cost of a document is remembered only where variables cannot change it', () => {
+  /** Runs the plugin's check for one request, as Apollo does: the same DocumentNode for the same query text. */
+  async function check(document: ReturnType<typeof parse>, variables: Record<string, unknown> = {}): Promise<'ok' | string> {
+    const plugin = complexityPlugin(schema);
+    const hooks = (await plugin.requestDidStart!({} as never)) as { didResolveOperation: (rc: unknown) => Promise<void> };
+    try {
+      await hooks.didResolveOperation({ request: { variables, operationName: undefined }, document });
+      return 'ok';
+    } catch (e) {
+      return (e as GraphQLError).message;
+    }
+  }
+  const heavy = (first: string, directive = '') =>
+    Array.from({ length: 5 }, (_, i) => `a${i}: assets(first: ${first}) ${directive} { nodes { id waveform } }`).join(' ');
+
+  it('prices `first: $n` anew for every request of the same document', async () => {
+    const doc = parse(`query($n: Int!) { ${heavy('$n')} }`);
+    assert.equal(await check(doc, { n: 1 }), 'ok');
+    assert.match(await check(doc, { n: 100 }), /complexity \d+ is over the limit/);
+    assert.equal(await check(doc, { n: 1 }), 'ok');
+    assert.match(await check(doc, { n: 100 }), /over the limit/);
+  });
+
+  it('prices @include(if: $x) anew for every request of the same document', async () => {
+    const doc = parse(`query($big: Boolean!) { asset(id: "x") { id } ${heavy('100', '@include(if: $big)')} }`);
+    assert.equal(await check(doc, { big: false }), 'ok');
+    assert.match(await check(doc, { big: true }), /over the limit/);
+    assert.equal(await check(doc, { big: false }), 'ok');
+  });
+
+  it('refuses an over-budget document every time, and accepts a cheap one every time', async () => {
+    const over = parse(`{ ${heavy('100')} }`);
+    const cheap = parse(`query($id: ID!) { asset(id: $id) { id status progress duration url } }`);
+    for (let i = 0; i < 3; i++) {
+      assert.match(await check(over), /over the limit/);
+      assert.equal(await check(cheap, { id: `id-${i}` }), 'ok');
+    }
   });
 });
