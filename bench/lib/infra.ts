@@ -15,6 +15,9 @@ import { freePort } from '../../src/embedded/free-port.js';
 import { startEmbeddedPostgres } from '../../src/embedded/postgres.js';
 import type { S3ChildMessage, S3RequestRecord } from './s3-server.js';
 
+/** What README and docker-compose.yml give `--role worker` processes. */
+export const WORKER_NODE_OPTIONS = '--max-semi-space-size=1';
+
 export const ROOT = path.resolve(import.meta.dirname, '../../..');
 export const MAIN_JS = path.join(ROOT, 'dist/src/main.js');
 export const WORK_DIR = path.join(ROOT, '.data/bench');
@@ -221,7 +224,8 @@ export class Cluster {
       const log = createWriteStream(logFile, { flags: attempt === 1 ? 'w' : 'a' });
       const child = spawn(process.execPath, [...(s.nodeArgs ?? []), this.o.mainJs ?? MAIN_JS, '--role', s.role], {
         cwd: ROOT,
-        env: this.serviceEnv(port, tmpDir, s.env, s.databaseUrl),
+        // Workers as README and docker-compose.yml start them (a small V8 young generation).
+        env: this.serviceEnv(port, tmpDir, { ...(s.role === 'worker' ? { NODE_OPTIONS: WORKER_NODE_OPTIONS } : {}), ...s.env }, s.databaseUrl),
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       live.add(child);

@@ -57,7 +57,18 @@ export function encodeCursor(c: Cursor): string {
   return Buffer.from(`${c.createdAt.toISOString()}|${c.id}`).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/** Asset ids are UUIDs, lower case as the server makes them (and PostgreSQL returns them). */
+const ASSET_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function isAssetId(id: string): boolean {
+  return ASSET_ID.test(id);
+}
+
+/** A client-supplied id in its canonical (lower-case) form, or null when it cannot be an asset id. */
+export function parseAssetId(input: string): string | null {
+  const id = input.toLowerCase();
+  return isAssetId(id) ? id : null;
+}
 
 /** A cursor this API made, or null: nothing forged reaches SQL. */
 export function decodeCursor(s: string): Cursor | null {
@@ -68,6 +79,6 @@ export function decodeCursor(s: string): Cursor | null {
   const createdAt = new Date(iso);
   // Only what encodeCursor writes: an ISO date that round-trips, years 1..9999.
   if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== iso || !/^\d{4}-/.test(iso) || iso.startsWith('0000')) return null;
-  if (!UUID.test(id)) return null;
+  if (!isAssetId(id)) return null;
   return { createdAt, id };
 }

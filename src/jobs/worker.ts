@@ -1,4 +1,4 @@
-import type { PgBoss } from 'pg-boss';
+import type { Job, PgBoss } from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
 import { PgListener } from '../events/pg-listener.js';
@@ -66,42 +66,50 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   });
   await deletions.start();
 
-  await d.boss.work<ProcessAudioData>(
-    PROCESS_AUDIO_QUEUE,
-    {
-      localConcurrency: d.config.workerConcurrency,
-      batchSize: 1,
-      // NOTIFY wakes idle workers only when a job is inserted; after finishing a
-      // job a worker slot waits this long before fetching again. pg-boss's
-      // default (30 s) left a backlog of 200 notes draining at 2 jobs per 30 s.
-      notifyPollingIntervalSeconds: 0.5,
-      pollingIntervalSeconds: 0.5,
-      burstWhenReadyExceeds: 1,
-    },
-    async ([job]) => {
-      if (!job) return;
-      const { assetId } = job.data;
-      const log = d.log.child({ jobId: job.id, assetId, attempt: job.retryCount });
-      const deleted = new AbortController();
-      running.set(assetId, deleted);
-      const started = process.hrtime.bigint();
-      try {
-        const outcome = await processing.process({
-          assetId,
-          retryCount: job.retryCount,
-          retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
-          signal: AbortSignal.any([job.signal, deleted.signal]),
-          log,
-        });
-        recordOutcome(d, outcome, Number(process.hrtime.bigint() - started) / 1e9);
-      } catch (e) {
-        d.metrics.jobs.inc({ outcome: 'retry', code: '' });
-        throw e;
-      } finally {
-        if (running.get(assetId) === deleted) running.delete(assetId);
-      }
-    },
-  );
+  const handle = async (job: Job<ProcessAudioData>) => {
+    const { assetId } = job.data;
+    const log = d.log.child({ jobId: job.id, assetId, attempt: job.retryCount });
+    const deleted = new AbortController();
+    running.set(assetId, deleted);
+    const started = process.hrtime.bigint();
+    try {
+      const outcome = await processing.process({
+        assetId,
+        retryCount: job.retryCount,
+        retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
+        signal: AbortSignal.any([job.signal, deleted.signal]),
+        log,
+      });
+      recordOutcome(d, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+    } catch (e) {
+      d.metrics.jobs.inc({ outcome: 'retry', code: '' });
+      throw e;
+    } finally {
+      if (running.get(assetId) === deleted) running.delete(assetId);
+    }
+  };
+
+  // One pg-boss worker per slot, each waking itself after every job: it asks
+  // for the next one at once instead of after its poll delay. pg-boss only
+  // skips that delay in burst mode, which follows a queue-stats cache
+  // refreshed once a minute: with 0.25-s voice notes, a 200-note backlog ran
+  // at half speed, each slot idling ~0.3 s between jobs. NOTIFY wakes idle
+  // slots when a job is inserted; the poll is the backstop for what no NOTIFY
+  // announces (retries after a crash).
+  for (let slot = 0; slot < d.config.workerConcurrency; slot++) {
+    let self: string | null = null;
+    self = await d.boss.work<ProcessAudioData>(
+      PROCESS_AUDIO_QUEUE,
+      { localConcurrency: 1, batchSize: 1, notifyPollingIntervalSeconds: 1, pollingIntervalSeconds: 1 },
+      async ([job]) => {
+        try {
+          if (job) await handle(job);
+        } finally {
+          if (self) d.boss.notifyWorker(self);
+        }
+      },
+    );
+  }
   await d.boss.work(SWEEP_QUEUE, { batchSize: 1 }, async () => {
     await sweep.run(d.log.child({ job: 'sweep' }));
   });

@@ -1,5 +1,5 @@
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import type { AssetView } from '../domain/asset.js';
+import { type AssetView, parseAssetId } from '../domain/asset.js';
 import { AudioAssetType } from '../schema/asset.type.js';
 import { type GraphQLContext, requireViewer } from '../schema/context.js';
 import { AssetStatus } from '../schema/enums.js';
@@ -26,7 +26,8 @@ export class AssetResolver {
   })
   asset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<AssetView | null> {
     const viewer = requireViewer(ctx);
-    return isUuid(id) ? ctx.assets.get(viewer.id, id.toLowerCase()) : Promise.resolve(null);
+    const assetId = parseAssetId(id);
+    return assetId ? ctx.assets.get(viewer.id, assetId) : Promise.resolve(null);
   }
 
   @Query(() => AudioAssetConnection, { description: "The viewer's assets, newest first." })
@@ -38,7 +39,7 @@ export class AssetResolver {
   @Mutation(() => Boolean, { description: 'Delete an asset and every stored object of it. True when something was deleted.' })
   deleteAudioAsset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
-    return ctx.assets.delete(viewer.id, isUuid(id) ? id.toLowerCase() : '00000000-0000-0000-0000-000000000000');
+    return ctx.assets.delete(viewer.id, parseAssetId(id) ?? '00000000-0000-0000-0000-000000000000');
   }
 
   @Subscription(() => AudioAssetType, {
@@ -47,14 +48,12 @@ export class AssetResolver {
     subscribe: ({ args, context }) => {
       const ctx = context as GraphQLContext;
       const viewer = requireViewer(ctx);
-      return ctx.events.subscribe(viewer.id, (args['id'] as string | null | undefined) ?? null);
+      const id = args['id'] as string | null | undefined;
+      // An id that cannot be an asset's watches nothing (as asset(id) answers null).
+      return ctx.events.subscribe(viewer.id, id ? (parseAssetId(id) ?? id) : null);
     },
   })
   assetUpdated(@Root() asset: AssetView, @Arg('id', () => ID, { nullable: true }) _id?: string): AssetView {
     return asset;
   }
-}
-
-export function isUuid(id: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }

@@ -3,7 +3,7 @@ import { notFound } from '../domain/errors.js';
 import { AudioAssetType } from '../schema/asset.type.js';
 import { type GraphQLContext, requireViewer } from '../schema/context.js';
 import { CompleteAudioUploadInput, PrepareAudioUploadInput, PreparedUpload } from '../schema/upload.type.js';
-import { isUuid } from './asset.resolver.js';
+import { parseAssetId } from '../domain/asset.js';
 
 @Resolver()
 export class UploadResolver {
@@ -21,8 +21,9 @@ export class UploadResolver {
   async renewUploadUrls(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
     await ctx.rateLimits.consume('renewUploadUrls', viewer.id);
-    if (!isUuid(id)) throw notFound();
-    return ctx.uploads.renew(viewer.id, id.toLowerCase());
+    const assetId = parseAssetId(id);
+    if (!assetId) throw notFound();
+    return ctx.uploads.renew(viewer.id, assetId);
   }
 
   @Mutation(() => AudioAssetType, {
@@ -32,7 +33,8 @@ export class UploadResolver {
   async completeAudioUpload(@Arg('input', () => CompleteAudioUploadInput) input: CompleteAudioUploadInput, @Ctx() ctx: GraphQLContext) {
     const viewer = requireViewer(ctx);
     await ctx.rateLimits.consume('completeAudioUpload', viewer.id);
-    if (!isUuid(input.id)) throw notFound();
-    return ctx.uploads.complete(viewer.id, input.id.toLowerCase(), input.parts ?? null);
+    const assetId = parseAssetId(input.id);
+    if (!assetId) throw notFound();
+    return ctx.uploads.complete(viewer.id, assetId, input.parts ?? null);
   }
 }

@@ -2,10 +2,10 @@
  * Storage keys are made from the server's asset id only (contract: Behaviour):
  * the client's filename never reaches a key or a path.
  */
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+import { isAssetId } from '../domain/asset.js';
 
 function checkId(id: string): string {
-  if (!UUID.test(id)) throw new Error(`not an asset id: ${JSON.stringify(id)}`);
+  if (!isAssetId(id)) throw new Error(`not an asset id: ${JSON.stringify(id)}`);
   return id;
 }
 
@@ -19,7 +19,7 @@ export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
 export function assetIdOfKey(key: string): string | null {
   const m = /^(?:uploads\/([0-9a-f-]{36})|audio\/([0-9a-f-]{36})\.m4a)$/.exec(key);
   const id = m?.[1] ?? m?.[2];
-  return id && UUID.test(id) ? id : null;
+  return id && isAssetId(id) ? id : null;
 }
 
 /** A safe, server-made download name for Content-Disposition. */
