@@ -15,6 +15,7 @@ import { observabilityPlugin } from './observability.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { type HealthCheck, healthHandler } from './health.js';
 import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, documentSizeGuard } from './limits.js';
+import { listen } from './listen.js';
 import { type OriginPolicy, originGuard } from './origins.js';
 
 /** Who may call /graphql from a browser, and how much one socket or user may hold. */
@@ -40,18 +41,17 @@ export interface HttpOptions {
   port: number;
   production: boolean;
   explorer: boolean;
-  /** null: a probe-only node (worker role): /healthz and nothing else. */
   graphql: {
     schema: GraphQLSchema;
     auth: Auth;
     baseContext: Omit<GraphQLContext, 'viewer' | 'authError'>;
-  } | null;
+  };
   health: Record<string, HealthCheck>;
   log: Logger;
   /** Extra routes (development token, web app) mounted before /graphql. */
   extraRoutes?: (app: express.Express) => void;
   security?: HttpSecurity;
-  /** Served at /metrics (every role). */
+  /** Served at /metrics (a worker-only process serves it from server/probe-http.ts). */
   metrics?: Metrics;
 }
 
@@ -78,77 +78,72 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
     });
   }
 
-  let closeWs = async () => {};
-  let apollo: ApolloServer<GraphQLContext> | null = null;
-  if (o.graphql) {
-    const g = o.graphql;
-    const security = o.security ?? STRICT;
-    const formatError = makeFormatError({
-      production: o.production,
-      onUnexpected: (e) => o.log.error({ err: e }, 'unexpected error in a GraphQL operation'),
-    });
-    const ws = attachGraphQLWs({
-      httpServer: server,
-      path: '/graphql',
-      schema: g.schema,
-      auth: g.auth,
-      baseContext: g.baseContext,
-      maxPayloadBytes: MAX_WS_MESSAGE_BYTES,
-      origins: security.origins,
-      maxConnectionsPerUser: security.wsMaxConnectionsPerUser,
-      maxSubscriptionsPerConnection: security.wsMaxSubscriptionsPerConnection,
-      introspection: o.explorer,
-      production: o.production,
-      formatError,
-    });
-    closeWs = () => ws.close();
-    metrics?.live('audio_ws_connections', 'Open graphql-ws connections', () => ws.wss.clients.size);
-    apollo = new ApolloServer<GraphQLContext>({
-      // main.ts owns SIGTERM/SIGINT (graceful shutdown in order); Apollo's own
-      // handlers stopped the server first and left app.stop() hanging.
-      stopOnTerminationSignals: false,
-      schema: g.schema,
-      introspection: o.explorer,
-      allowBatchedHttpRequests: false,
-      csrfPrevention: true,
-      // Our clients never send hashes; APQ would only be a cache strangers can fill.
-      persistedQueries: false,
-      parseOptions: { maxTokens: GRAPHQL_LIMITS.maxTokens },
-      validationRules: [depthLimitRule(GRAPHQL_LIMITS.maxDepth)],
-      includeStacktraceInErrorResponses: !o.production,
-      // No "Did you mean ...?" field suggestions where introspection is off.
-      hideSchemaDetailsFromClientErrors: !o.explorer,
-      formatError,
-      plugins: [
-        complexityPlugin(g.schema),
-        observabilityPlugin(o.log, metrics ?? null),
-        ApolloServerPluginDrainHttpServer({ httpServer: server }),
-        // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
-        ApolloServerPluginLandingPageDisabled(),
-        // No @cacheControl hints in our schema: Apollo's default plugin only wrapped every
-        // resolver to conclude `no-store` each time; noStorePlugin says so directly.
-        ApolloServerPluginCacheControlDisabled(),
-        noStorePlugin(),
-      ],
-    });
-    await apollo.start();
-    o.extraRoutes?.(app);
-    app.use(
-      '/graphql',
-      originGuard(security.origins),
-      express.json({ limit: MAX_BODY }),
-      documentSizeGuard(),
-      apolloHandler(apollo, async ({ req }): Promise<GraphQLContext> => {
-        const header = req.headers.authorization;
-        if (!header) return { ...g.baseContext, viewer: null, authError: null };
-        try {
-          return { ...g.baseContext, viewer: await g.auth.verifyAuthorization(header), authError: null };
-        } catch (e) {
-          return { ...g.baseContext, viewer: null, authError: e as Error };
-        }
-      }),
-    );
-  }
+  const g = o.graphql;
+  const security = o.security ?? STRICT;
+  const formatError = makeFormatError({
+    production: o.production,
+    onUnexpected: (e) => o.log.error({ err: e }, 'unexpected error in a GraphQL operation'),
+  });
+  const ws = attachGraphQLWs({
+    httpServer: server,
+    path: '/graphql',
+    schema: g.schema,
+    auth: g.auth,
+    baseContext: g.baseContext,
+    maxPayloadBytes: MAX_WS_MESSAGE_BYTES,
+    origins: security.origins,
+    maxConnectionsPerUser: security.wsMaxConnectionsPerUser,
+    maxSubscriptionsPerConnection: security.wsMaxSubscriptionsPerConnection,
+    introspection: o.explorer,
+    production: o.production,
+    formatError,
+  });
+  metrics?.live('audio_ws_connections', 'Open graphql-ws connections', () => ws.wss.clients.size);
+  const apollo = new ApolloServer<GraphQLContext>({
+    // main.ts owns SIGTERM/SIGINT (graceful shutdown in order); Apollo's own
+    // handlers stopped the server first and left app.stop() hanging.
+    stopOnTerminationSignals: false,
+    schema: g.schema,
+    introspection: o.explorer,
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
+    // Our clients never send hashes; APQ would only be a cache strangers can fill.
+    persistedQueries: false,
+    parseOptions: { maxTokens: GRAPHQL_LIMITS.maxTokens },
+    validationRules: [depthLimitRule(GRAPHQL_LIMITS.maxDepth)],
+    includeStacktraceInErrorResponses: !o.production,
+    // No "Did you mean ...?" field suggestions where introspection is off.
+    hideSchemaDetailsFromClientErrors: !o.explorer,
+    formatError,
+    plugins: [
+      complexityPlugin(g.schema),
+      observabilityPlugin(o.log, metrics ?? null),
+      ApolloServerPluginDrainHttpServer({ httpServer: server }),
+      // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.
+      ApolloServerPluginLandingPageDisabled(),
+      // No @cacheControl hints in our schema: Apollo's default plugin only wrapped every
+      // resolver to conclude `no-store` each time; noStorePlugin says so directly.
+      ApolloServerPluginCacheControlDisabled(),
+      noStorePlugin(),
+    ],
+  });
+  await apollo.start();
+  o.extraRoutes?.(app);
+  app.use(
+    '/graphql',
+    originGuard(security.origins),
+    express.json({ limit: MAX_BODY }),
+    documentSizeGuard(),
+    apolloHandler(apollo, async ({ req }): Promise<GraphQLContext> => {
+      const header = req.headers.authorization;
+      if (!header) return { ...g.baseContext, viewer: null, authError: null };
+      try {
+        return { ...g.baseContext, viewer: await g.auth.verifyAuthorization(header), authError: null };
+      } catch (e) {
+        return { ...g.baseContext, viewer: null, authError: e as Error };
+      }
+    }),
+  );
   // Body-size refusals and other express errors: a JSON answer, never a stack.
   app.use((err: { status?: number; type?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const status = err.status ?? 500;
@@ -157,20 +152,14 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : o.port;
+  const { port, url } = await listen(server, o.host, o.port);
   return {
     server,
     port,
-    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    url,
     async close() {
-      await closeWs();
-      if (apollo) await apollo.stop();
-      else await new Promise<void>((r) => server.close(() => r()));
+      await ws.close();
+      await apollo.stop();
     },
   };
 }

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { Metrics } from '../metrics/metrics.js';
 import type { RunningHttp } from './http.js';
 import { type HealthCheck, checkHealth } from './health.js';
+import { listen } from './listen.js';
 
 /**
  * The HTTP face of a worker-only process: /healthz and /metrics on plain
@@ -35,16 +36,11 @@ export async function startProbeHttp(o: {
       () => send(500, 'text/plain', 'metrics unavailable\n'),
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : o.port;
+  const { port, url } = await listen(server, o.host, o.port);
   return {
     server,
     port,
-    url: `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${port}`,
+    url,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
