@@ -194,10 +194,8 @@ export class ProcessingService {
       ),
     ]);
     if (!stored && recorded) return { kind: 'storage-unavailable' };
-    if (!recorded) {
-      a.log.info('asset deleted while processing: removing what was written');
-      await this.removeObjects(a.assetId);
-    }
+    // Not recorded: the asset was deleted meanwhile; `finish` finds that out
+    // (its move to DONE fails) and removes what was written, once.
     return null;
   }
 
