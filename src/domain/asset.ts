@@ -47,6 +47,16 @@ export function assetFromEventPayload(payload: string): AssetView {
   };
 }
 
+/** The id in an `asset_deleted` payload (`{ id, owner_id }`), or null when it holds none. */
+export function deletedAssetIdFromPayload(payload: string): string | null {
+  try {
+    const id = (JSON.parse(payload) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Opaque pagination cursor: newest first, ties broken by id. */
 export interface Cursor {
   createdAt: Date;

@@ -1,4 +1,4 @@
-import { type AssetView, assetFromEventPayload } from '../domain/asset.js';
+import { type AssetView, assetFromEventPayload, deletedAssetIdFromPayload } from '../domain/asset.js';
 import { AsyncQueue } from './async-queue.js';
 import { PgListener } from './pg-listener.js';
 
@@ -70,13 +70,8 @@ export class AssetEvents {
   }
 
   private dispatchDeleted(payload: string): void {
-    let id: unknown;
-    try {
-      id = (JSON.parse(payload) as { id?: unknown }).id;
-    } catch {
-      id = undefined;
-    }
-    if (typeof id === 'string') return this.o.observer?.deleted(id);
+    const id = deletedAssetIdFromPayload(payload);
+    if (id !== null) return this.o.observer?.deleted(id);
     // A deletion we cannot place: forget everything rather than serve the deleted row.
     this.o.log.warn({ payload: payload.slice(0, 200) }, 'asset events: unreadable deletion');
     this.forgetAll();

@@ -1,6 +1,8 @@
 import type { Job, PgBoss } from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
+import { deletedAssetIdFromPayload } from '../domain/asset.js';
+import { ASSET_DELETED_CHANNEL } from '../events/asset-events.js';
 import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -57,9 +59,9 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const running = new Map<string, AbortController>();
   const deletions = new PgListener({
     databaseUrl: d.databaseUrl,
-    channels: ['asset_deleted'],
+    channels: [ASSET_DELETED_CHANNEL],
     onNotification: (_channel, payload) => {
-      const id = (JSON.parse(payload) as { id?: string }).id;
+      const id = deletedAssetIdFromPayload(payload);
       if (id) running.get(id)?.abort();
     },
     log: d.log,
