@@ -90,6 +90,24 @@ describe('media worker', () => {
     });
   }
 
+  it('reports rising progress while a long file is processed, at most a few events a second', async () => {
+    // 15 minutes of MP3: several seconds of work, past the quiet first second.
+    const file = await makeAudio(dir, { kind: 'mp3', seconds: 900, fileName: 'long-progress.mp3' });
+    const started = Date.now();
+    const { events } = await processFile(t, file);
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(events.at(-1)!.assetUpdated.status, 'DONE', JSON.stringify(events.at(-1)));
+    const progress = events
+      .filter((e) => e.assetUpdated.status === 'PROCESSING' && e.assetUpdated.progress !== null)
+      .map((e) => e.assetUpdated.progress!);
+    // Never down; a value may repeat once when the result is recorded (still PROCESSING).
+    for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! >= progress[i - 1]!, `rising: ${progress.join()}`);
+    assert.ok(new Set(progress).size >= 3, `progress events: ${progress.join()}`);
+    assert.ok(progress.every((p) => p > 0 && p < 1), progress.join());
+    assert.ok(progress.length <= 5 * seconds + 1, `${progress.length} progress events in ${seconds.toFixed(1)} s`);
+    assert.equal(events.at(-1)!.assetUpdated.progress, 1);
+  });
+
   it('exposes Prometheus metrics of the jobs it ran, the queue, sockets and operations', async () => {
     const res = await fetch(`${t.app.url}/metrics`);
     assert.equal(res.status, 200);
