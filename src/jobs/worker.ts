@@ -33,6 +33,7 @@ function recordOutcome(d: WorkerDeps, outcome: ProcessOutcome, seconds: number):
   if (outcome.kind === 'done') {
     d.metrics.jobs.inc({ outcome: 'done', code: '' });
     if (outcome.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(outcome.durationSeconds / seconds);
+    if (outcome.stored) d.metrics.outputsStored.inc({ how: outcome.stored });
   } else if (outcome.kind === 'failed') {
     d.metrics.jobs.inc({ outcome: 'failed', code: outcome.code ?? '' });
   } else {

@@ -33,12 +33,19 @@ function parseHeader(header: Buffer, offset: number, fileSize: number): Mp4Box |
  * so callers can tell a clean file from a cut one.
  */
 export function topLevelBoxes(buf: Buffer): Mp4Box[] {
+  return headerBoxes(buf, buf.length);
+}
+
+/**
+ * The boxes whose headers lie in `header`, the first bytes of a file of
+ * `fileSize` bytes (e.g. an M4A header whose mdat payload is elsewhere).
+ */
+export function headerBoxes(header: Buffer, fileSize: number): Mp4Box[] {
   const boxes: Mp4Box[] = [];
-  let offset = 0;
-  while (offset < buf.length) {
-    const box = parseHeader(buf.subarray(offset, offset + 16), offset, buf.length);
+  for (let offset = 0; offset < header.length; ) {
+    const box = parseHeader(header.subarray(offset, offset + 16), offset, fileSize);
     if (box === null) {
-      boxes.push({ type: '!bad', offset, size: buf.length - offset });
+      boxes.push({ type: '!bad', offset, size: fileSize - offset });
       break;
     }
     boxes.push(box);

@@ -2,11 +2,18 @@ import { buildTranscodeArgs } from './ffmpeg-args.js';
 import { rm } from 'node:fs/promises';
 import { type FfmpegLimits, type FfmpegResult, runFfmpeg } from './ffmpeg-runner.js';
 import { writeFaststartM4a } from './m4a-file.js';
+import { M4aPartsWriter, PartUploadError, type PartUpload } from './m4a-parts.js';
 import { readTopLevelBoxes, isFaststart } from './mp4-boxes.js';
 import { type Envelope, PeakReducer } from './peaks.js';
 import { createPcmConsumer } from './pcm.js';
 
 export const OUTPUT_SAMPLE_RATE = 44_100;
+
+/**
+ * A long output starts going to storage only after this: a voice note is
+ * done before, and takes the ordinary path without a single extra read.
+ */
+const PARTS_START_DELAY_MS = 1000;
 
 /** Raised inside the PCM callback to stop ffmpeg the moment the limit is passed. */
 class TooLongError extends Error {}
@@ -25,10 +32,17 @@ export interface TranscodeRequest {
   expectedDurationSeconds?: number | null;
   /** Decoded seconds so far and the container's declared duration (if any). */
   onProgress?: (decodedSeconds: number, declaredSeconds: number | null) => void;
+  /**
+   * Where a long output is stored while ffmpeg runs (m4a-parts.ts). Without
+   * it, or for an output under two parts, the M4A is written to `outputPath`.
+   */
+  upload?: { partBytes: number; open: () => Promise<PartUpload>; startDelayMs?: number };
 }
 
 export type TranscodeOutcome =
-  | { kind: 'done'; samples: number; durationSeconds: number; envelope: Envelope }
+  /** `stored`: the M4A went to `upload` (else it is at `outputPath`). */
+  | { kind: 'done'; samples: number; durationSeconds: number; envelope: Envelope; stored: boolean }
+  | { kind: 'store-failed'; error: Error }
   | { kind: 'too-long'; reason: string }
   | { kind: 'aborted' }
   | { kind: 'failed'; ffmpeg: FfmpegResult; samples: number };
@@ -61,9 +75,14 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   let tooLong: string | null = null;
   let declared: number | null = expected;
   const adtsPath = `${r.outputPath}.aac`;
+  const parts = r.upload
+    ? new M4aPartsWriter({ adtsPath, partBytes: r.upload.partBytes, openUpload: r.upload.open, startDelayMs: r.upload.startDelayMs ?? PARTS_START_DELAY_MS })
+    : null;
+  const store: { error: Error | null } = { error: null };
+  let following: Promise<void> | undefined;
 
   try {
-    const result = await runFfmpeg({
+    const exited = runFfmpeg({
       ffmpegPath: r.ffmpegPath,
       args: buildTranscodeArgs({
         inputUrl: r.inputUrl,
@@ -87,6 +106,15 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
         r.onProgress?.(reducer.sampleCount / OUTPUT_SAMPLE_RATE, declared);
       },
     });
+    // Storing a part failing stops ffmpeg: the attempt is retried anyway.
+    following = parts?.follow(exited, local.signal).catch((e: unknown) => {
+      if (!(e instanceof PartUploadError)) throw e;
+      store.error = e;
+      local.abort();
+    });
+    const result = await exited;
+    await following;
+    if (store.error) return { kind: 'store-failed', error: store.error };
     if (tooLong) return { kind: 'too-long', reason: tooLong };
     if (result.aborted) return { kind: 'aborted' };
     const samples = reducer.sampleCount;
@@ -94,15 +122,24 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
     if (result.exitCode !== 0 || samples === 0) return { kind: 'failed', ffmpeg: result, samples };
     // The decoded sample count sets the M4A's edit list: it plays exactly the
     // decoded audio, without the encoder's priming and end padding.
-    await writeFaststartM4a({ adtsPath, outputPath: r.outputPath, durationSamples: samples, sampleRate: OUTPUT_SAMPLE_RATE, movieTimescale: OUTPUT_SAMPLE_RATE });
-    // Our own writer's output is still checked like any file: moov before mdat.
-    if (!isFaststart(await readTopLevelBoxes(r.outputPath).catch(() => []))) return { kind: 'failed', ffmpeg: result, samples };
-    return { kind: 'done', samples, durationSeconds: samples / OUTPUT_SAMPLE_RATE, envelope: reducer.result() };
+    const timing = { durationSamples: samples, sampleRate: OUTPUT_SAMPLE_RATE, movieTimescale: OUTPUT_SAMPLE_RATE };
+    const stored = (await parts?.finish(timing)) ?? null;
+    if (stored === null) {
+      await writeFaststartM4a({ adtsPath, outputPath: r.outputPath, ...timing });
+      // Our own writer's output is still checked like any file: moov before mdat.
+      if (!isFaststart(await readTopLevelBoxes(r.outputPath).catch(() => []))) return { kind: 'failed', ffmpeg: result, samples };
+    }
+    return { kind: 'done', samples, durationSeconds: samples / OUTPUT_SAMPLE_RATE, envelope: reducer.result(), stored: stored !== null };
   } catch (e) {
     if (e instanceof TooLongError) return { kind: 'too-long', reason: e.message };
+    if (e instanceof PartUploadError) return { kind: 'store-failed', error: e };
     throw e;
   } finally {
     r.signal.removeEventListener('abort', abortLocal);
+    local.abort(); // ffmpeg has exited; this stops a follower still reading
+    await following?.catch(() => {}); // settled before its file is closed (its error, if any, was thrown above)
+    // Unless completed, a started upload is aborted: a failed or abandoned attempt leaves no object.
+    await parts?.discard();
     await rm(adtsPath, { force: true });
   }
 }

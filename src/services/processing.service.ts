@@ -11,7 +11,7 @@ import { encodeEnvelope } from '../media/peaks.js';
 import { oggDurationSeconds } from '../media/ogg-duration.js';
 import { transcodeAudio } from '../media/transcode.js';
 import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
-import type { Storage } from '../storage/s3.js';
+import { FILE_PART_BYTES, type Storage } from '../storage/s3.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -37,9 +37,15 @@ const PROGRESS_INTERVAL_MS = 250;
 /** ... and none before the job has run this long. */
 const PROGRESS_QUIET_START_MS = 1000;
 
+/** The M4A went to storage while ffmpeg ran (long files), or as a whole file after it. */
+export type StoredHow = 'streamed' | 'whole';
+/** An attempt that stored and recorded its result (the asset is finished next). */
+type Stored = { kind: 'stored'; how: StoredHow };
+
 /** How an attempt left the asset (metrics; no second read of the row). */
 export type ProcessOutcome =
-  | { kind: 'done'; durationSeconds: number | null }
+  /** `stored`: how this attempt stored the M4A (absent when an earlier attempt did). */
+  | { kind: 'done'; durationSeconds: number | null; stored?: StoredHow }
   | { kind: 'failed'; code: string | null }
   | { kind: 'deleted' }
   | { kind: 'other' };
@@ -81,7 +87,7 @@ export class ProcessingService {
     const timer = setTimeout(() => timeout.abort(), this.config.jobTimeoutSeconds * 1000);
     const signal = AbortSignal.any([a.signal, timeout.signal]);
     let workDir: string | null = null;
-    let event: AttemptEvent | null;
+    let event: AttemptEvent | Stored;
     try {
       event = await this.attempt(a, started.size, signal, async () => (workDir = await this.makeWorkDir(a.assetId)));
     } catch (e) {
@@ -92,8 +98,8 @@ export class ProcessingService {
       // Before anything is published: an ended asset never has temp files.
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
-    if (timeout.signal.aborted && event) event = { kind: 'timeout' };
-    return event ? this.settle(a, event) : this.finish(a);
+    if (timeout.signal.aborted && event.kind !== 'stored') event = { kind: 'timeout' };
+    return event.kind === 'stored' ? this.finish(a, event.how) : this.settle(a, event);
   }
 
   /**
@@ -101,7 +107,7 @@ export class ProcessingService {
    * published, so a DONE asset has nothing but its M4A (contract). A crash in
    * between is finished by the next attempt (see `process`).
    */
-  private async finish(a: Attempt): Promise<ProcessOutcome> {
+  private async finish(a: Attempt, stored?: StoredHow): Promise<ProcessOutcome> {
     await this.storage.delete(uploadKey(a.assetId));
     const done = await this.assets.moveTo(a.assetId, AssetStatus.DONE, { progress: 1 }, [AssetStatus.PROCESSING]);
     if (!done) {
@@ -109,12 +115,13 @@ export class ProcessingService {
       await this.removeObjects(a.assetId);
       return { kind: 'deleted' };
     }
-    a.log.info({ durationSeconds: done.durationSeconds }, 'done');
-    return outcomeOf(done);
+    a.log.info({ durationSeconds: done.durationSeconds, stored }, 'done');
+    const outcome = outcomeOf(done);
+    return outcome.kind === 'done' && stored ? { ...outcome, stored } : outcome;
   }
 
-  /** Returns the event to settle on, or null when the result is stored and recorded. */
-  private async attempt(a: Attempt, size: number, signal: AbortSignal, makeWorkDir: () => Promise<string>): Promise<AttemptEvent | null> {
+  /** Returns the event to settle on, or 'stored' when the result is stored and recorded. */
+  private async attempt(a: Attempt, size: number, signal: AbortSignal, makeWorkDir: () => Promise<string>): Promise<AttemptEvent | Stored> {
     const original = uploadKey(a.assetId);
     let gate;
     let head: Uint8Array | null = null; // the gate's first read, reused for Ogg
@@ -141,6 +148,7 @@ export class ProcessingService {
       this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120),
     ]);
     const outputPath = path.join(dir, 'output.m4a');
+    const output = { key: outputKey(a.assetId), headers: { contentType: 'audio/mp4', contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"` } };
     // No progress in the first second: a voice note is done before anyone
     // could read it, and each update is a write plus an event to every subscriber.
     let lastProgressAt = Date.now() + PROGRESS_QUIET_START_MS - PROGRESS_INTERVAL_MS;
@@ -152,6 +160,8 @@ export class ProcessingService {
       maxDurationSeconds: this.config.maxDurationSeconds,
       signal,
       expectedDurationSeconds,
+      // A long M4A is stored while ffmpeg runs; a short one below, from outputPath.
+      upload: { partBytes: FILE_PART_BYTES, open: () => this.storage.openMultipart(output.key, output.headers) },
       onProgress: (decoded, declared) => {
         const now = Date.now();
         if (!declared || now - lastProgressAt < PROGRESS_INTERVAL_MS) return;
@@ -166,19 +176,18 @@ export class ProcessingService {
         return { kind: 'too-long' };
       case 'aborted':
         return { kind: 'aborted' };
+      case 'store-failed':
+        a.log.warn({ err: outcome.error }, 'storing the output failed');
+        return { kind: 'storage-unavailable' };
       case 'failed':
         a.log.info({ exitCode: outcome.ffmpeg.exitCode, signal: outcome.ffmpeg.signal, stderr: outcome.ffmpeg.stderrTail.slice(-1500) }, 'ffmpeg failed');
         return outcome.samples === 0 && outcome.ffmpeg.exitCode === 0 ? { kind: 'unreadable' } : classifyFfmpegFailure(outcome.ffmpeg);
     }
-    // Store and record side by side. Either may land without the other if the
+    // Store (unless it was streamed already) and record side by side. Either may land without the other if the
     // process dies here; the next attempt redoes the work unless both did
     // (`process` checks the recorded duration AND the stored object).
     const [stored, recorded] = await Promise.all([
-      this.storage
-        .putFile(outputKey(a.assetId), outputPath, {
-          contentType: 'audio/mp4',
-          contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"`,
-        })
+      (outcome.stored ? Promise.resolve() : this.storage.putFile(output.key, outputPath, output.headers))
         .then(
           () => true,
           (e: unknown) => {
@@ -196,7 +205,7 @@ export class ProcessingService {
     if (!stored && recorded) return { kind: 'storage-unavailable' };
     // Not recorded: the asset was deleted meanwhile; `finish` finds that out
     // (its move to DONE fails) and removes what was written, once.
-    return null;
+    return { kind: 'stored', how: outcome.stored ? 'streamed' : 'whole' };
   }
 
   private async settle(a: Attempt, event: AttemptEvent): Promise<ProcessOutcome> {

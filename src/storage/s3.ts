@@ -1,4 +1,5 @@
 import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -29,6 +30,15 @@ export interface StorageOptions {
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string } | null;
   forcePathStyle: boolean;
+}
+
+/** An open multipart upload (Storage.openMultipart). */
+export interface MultipartObject {
+  /** Uploads one part made of `body`'s chunks, in order; they may be reused once it settles. */
+  put(partNumber: number, body: readonly Uint8Array[]): Promise<void>;
+  /** Completes the upload with every part put so far, in part-number order. */
+  complete(): Promise<void>;
+  abort(): Promise<void>;
 }
 
 export interface ObjectHead {
@@ -174,32 +184,65 @@ export class Storage {
       await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path), ContentLength: size, ...meta }));
       return;
     }
-    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...meta }));
-    const uploadId = created.UploadId;
-    if (!uploadId) throw new Error('storage returned no UploadId');
+    const upload = await this.openMultipart(key, headers);
     const file = await open(path, 'r');
     try {
       const buffer = Buffer.allocUnsafe(FILE_PART_BYTES);
-      const parts: { PartNumber: number; ETag: string }[] = [];
       for (let offset = 0, partNumber = 1; offset < size; offset += FILE_PART_BYTES, partNumber++) {
         const length = Math.min(FILE_PART_BYTES, size - offset);
         await readExactly(file, buffer, length, offset);
         // Awaited before the buffer is refilled: the request holds a view of it until then.
-        const r = await this.client.send(
-          new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: buffer.subarray(0, length), ContentLength: length }),
-        );
-        if (!r.ETag) throw new Error(`storage returned no ETag for part ${partNumber}`);
-        parts.push({ PartNumber: partNumber, ETag: r.ETag });
+        await upload.put(partNumber, [buffer.subarray(0, length)]);
       }
-      await this.client.send(
-        new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-      );
+      await upload.complete();
     } catch (e) {
-      await this.abortMultipart(key, uploadId).catch(() => false);
+      await upload.abort();
       throw e;
     } finally {
       await file.close();
     }
+  }
+
+  /**
+   * A multipart upload its caller fills part by part, in any order (a
+   * streamed M4A sends its header part last), then completes. The object
+   * exists only once completed; abort() is best effort and never throws.
+   */
+  async openMultipart(key: string, headers: { contentType: string; contentDisposition?: string }): Promise<MultipartObject> {
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: headers.contentType,
+        ...(headers.contentDisposition ? { ContentDisposition: headers.contentDisposition } : {}),
+      }),
+    );
+    const uploadId = created.UploadId;
+    if (!uploadId) throw new Error('storage returned no UploadId');
+    const etags = new Map<number, string>();
+    return {
+      put: async (partNumber, body) => {
+        const length = body.reduce((sum, chunk) => sum + chunk.length, 0);
+        const r = await this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: length,
+            // Several chunks go as one stream rather than being copied into a new buffer.
+            Body: body.length === 1 ? body[0] : Readable.from(body),
+          }),
+        );
+        if (!r.ETag) throw new Error(`storage returned no ETag for part ${partNumber}`);
+        etags.set(partNumber, r.ETag);
+      },
+      complete: async () => {
+        const parts = [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
+        await this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        );
+      },
+      abort: async () => {
+        await this.abortMultipart(key, uploadId).catch(() => false);
+      },
+    };
   }
 
   /** Every key under a prefix, page by page. */

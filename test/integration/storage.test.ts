@@ -46,4 +46,30 @@ describe('Storage.putFile against a real S3 server', () => {
       assert.equal(r.ContentDisposition, 'inline; filename="x.m4a"');
     });
   }
+
+  // The streamed M4A's order (media/m4a-parts.ts): later parts first, part 1
+  // last and sent as two chunks (header + payload) in one request.
+  it('openMultipart takes parts in any order, a part in several chunks, and stores nothing until complete', async () => {
+    const key = 'audio/test-streamed.m4a';
+    const [header, first, second, last] = [randomBytes(1000), randomBytes(FILE_PART_BYTES), randomBytes(FILE_PART_BYTES), randomBytes(777)];
+    const upload = await storage.openMultipart(key, { contentType: 'audio/mp4', contentDisposition: 'inline; filename="y.m4a"' });
+    await upload.put(2, [second]);
+    await upload.put(3, [last]);
+    await upload.put(1, [header, first]);
+    assert.equal(await storage.head(key), null, 'the object exists before the upload completed');
+    await upload.complete();
+    const r = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    const body = await r.Body!.transformToByteArray();
+    assert.equal(sha256(body), sha256(Buffer.concat([header, first, second, last])));
+    assert.equal(r.ContentType, 'audio/mp4');
+    assert.equal(r.ContentDisposition, 'inline; filename="y.m4a"');
+  });
+
+  it('an aborted multipart upload leaves no object', async () => {
+    const key = 'audio/test-aborted.m4a';
+    const upload = await storage.openMultipart(key, { contentType: 'audio/mp4' });
+    await upload.put(2, [randomBytes(1000)]);
+    await upload.abort(); // s3rver has no AbortMultipartUpload: must not throw either way
+    assert.equal(await storage.head(key), null);
+  });
 });

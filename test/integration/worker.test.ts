@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
-import { inspectM4a } from '../helpers/inspect-audio.js';
+import { decodeMono, inspectM4a } from '../helpers/inspect-audio.js';
 import { ASSET, COMPLETE, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 
 const SUBSCRIBE = /* GraphQL */ `
@@ -27,6 +27,12 @@ async function processFile(t: TestApp, file: string | Buffer, declared = {}): Pr
   const events = (await sub.done).filter((e, i, all) => !all.slice(0, i + 1).every((x) => x.assetUpdated.status === 'AWAITING_UPLOAD'));
   await ws.dispose();
   return { id, events };
+}
+
+/** M4As the worker streamed to storage while ffmpeg ran (its metric). */
+async function streamedOutputs(t: TestApp): Promise<number> {
+  const text = await (await fetch(`${t.app.url}/metrics`)).text();
+  return Number(/^audio_outputs_stored_total\{how="streamed"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 async function bucketHoldsOnly(t: TestApp, id: string, expected: string[]) {
@@ -90,12 +96,16 @@ describe('media worker', () => {
     });
   }
 
-  it('reports rising progress while a long file is processed, at most a few events a second', async () => {
-    // 15 minutes of MP3: several seconds of work, past the quiet first second.
-    const file = await makeAudio(dir, { kind: 'mp3', seconds: 900, fileName: 'long-progress.mp3' });
+  it('reports rising progress while a long file is processed, at most a few events a second, and streams its M4A to storage', async () => {
+    // 24 minutes of MP3: several seconds of work, past the quiet first second,
+    // and ~11.5 MB of AAC: over two 5 MiB parts, so the M4A goes to storage
+    // as a multipart upload while ffmpeg runs (media/m4a-parts.ts).
+    const seconds = 24 * 60;
+    const file = await makeAudio(dir, { kind: 'mp3', seconds, fileName: 'long-progress.mp3' });
+    const streamedBefore = await streamedOutputs(t);
     const started = Date.now();
-    const { events } = await processFile(t, file);
-    const seconds = (Date.now() - started) / 1000;
+    const { id, events } = await processFile(t, file);
+    const took = (Date.now() - started) / 1000;
     assert.equal(events.at(-1)!.assetUpdated.status, 'DONE', JSON.stringify(events.at(-1)));
     const progress = events
       .filter((e) => e.assetUpdated.status === 'PROCESSING' && e.assetUpdated.progress !== null)
@@ -104,8 +114,24 @@ describe('media worker', () => {
     for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! >= progress[i - 1]!, `rising: ${progress.join()}`);
     assert.ok(new Set(progress).size >= 3, `progress events: ${progress.join()}`);
     assert.ok(progress.every((p) => p > 0 && p < 1), progress.join());
-    assert.ok(progress.length <= 5 * seconds + 1, `${progress.length} progress events in ${seconds.toFixed(1)} s`);
+    assert.ok(progress.length <= 5 * took + 1, `${progress.length} progress events in ${took.toFixed(1)} s`);
     assert.equal(events.at(-1)!.assetUpdated.progress, 1);
+
+    const done = events.at(-1)!.assetUpdated;
+    const res = await fetch(done.url!);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'audio/mp4');
+    assert.equal(await streamedOutputs(t), streamedBefore + 1, 'the M4A was not streamed to storage');
+    const out = path.join(dir, 'long-progress.out.m4a');
+    await writeFile(out, Buffer.from(await res.arrayBuffer()));
+    const info = await inspectM4a(out);
+    assert.deepEqual(info.boxes, ['ftyp', 'moov', 'mdat']);
+    assert.ok(Math.abs(info.durationSeconds - done.duration!) < 0.01, `container ${info.durationSeconds} s vs reported ${done.duration} s`);
+    assert.ok(Math.abs(done.duration! - seconds) < 0.1, `duration ${done.duration}`);
+    const decoded = await decodeMono(out);
+    assert.ok(Math.abs(decoded.samples / 44_100 - seconds) < 0.1, `decodes to ${decoded.samples} samples`);
+    await bucketHoldsOnly(t, id, [`audio/${id}.m4a`]);
+    assert.deepEqual(await leftoverTmp(t), []);
   });
 
   it('exposes Prometheus metrics of the jobs it ran, the queue, sockets and operations', async () => {
@@ -117,6 +143,8 @@ describe('media worker', () => {
     assert.ok(value(/^audio_jobs_total\{outcome="done",code=""\} (\d+)/m) >= formats.length, text.slice(0, 500));
     assert.ok(value(/^audio_processing_seconds_count (\d+)/m) >= formats.length);
     assert.ok(value(/^audio_processing_realtime_factor_count (\d+)/m) >= formats.length);
+    // Short files are stored whole, after ffmpeg (the long one above was streamed).
+    assert.ok(value(/^audio_outputs_stored_total\{how="whole"\} (\d+)/m) >= formats.length);
     assert.equal(value(/^audio_queue_depth (\d+)/m), 0);
     assert.match(text, /^audio_queue_oldest_job_age_seconds /m);
     assert.match(text, /^audio_ws_connections \d+/m);
