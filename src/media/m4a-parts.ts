@@ -85,15 +85,17 @@ export class M4aPartsWriter {
    */
   async follow(ended: Promise<unknown>, signal?: AbortSignal): Promise<void> {
     let done = false;
-    const settled = ended.then(() => { done = true; }, () => { done = true; });
-    await Promise.race([sleep(this.o.startDelayMs ?? 0), settled]);
+    const exit = new AbortController(); // ends a pending wait the moment ffmpeg exits
+    const settled = ended.then(() => { done = true; exit.abort(); }, () => { done = true; exit.abort(); });
+    const wait = (ms: number) => Promise.race([sleep(ms, undefined, { signal: exit.signal }).catch(() => {}), settled]);
+    await wait(this.o.startDelayMs ?? 0);
     if (done) return; // short: the ordinary path reads it
     for (;;) {
       if (signal?.aborted) return; // the job is over: nothing more is stored
       const last = done; // a read that starts after the exit sees everything
       if ((await this.readSome()) > 0) continue;
       if (last) return;
-      await Promise.race([sleep(this.o.pollMs ?? 200), settled]);
+      await wait(this.o.pollMs ?? 200);
     }
   }
 
@@ -110,10 +112,11 @@ export class M4aPartsWriter {
       throw new Error(`AAC is at ${info.sampleRate} Hz but the duration was counted at ${timing.sampleRate} Hz`);
     }
     if (this.fill > 0) await this.put(this.nextPart++, [this.part!.subarray(0, this.fill)]);
-    const header = Buffer.from(buildM4aHeader({
+    const built = buildM4aHeader({
       audioSpecificConfig: this.index.audioSpecificConfig(), sampleRate: info.sampleRate, channels: info.channels,
       frameSizes: this.index.frameSizes(), durationSamples: timing.durationSamples, movieTimescale: timing.movieTimescale,
-    }));
+    });
+    const header = Buffer.from(built.buffer, built.byteOffset, built.length); // a view, not a copy
     const bytes = header.length + this.payload;
     // Built by us, still checked like any file: ftyp, then moov, then mdat.
     if (!isFaststart(headerBoxes(header, bytes))) throw new Error('the M4A header is not faststart');
