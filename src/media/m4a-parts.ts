@@ -73,15 +73,11 @@ export class M4aPartsWriter {
     this.read = Buffer.allocUnsafe(Math.min(o.readBytes ?? 256 * 1024, o.partBytes));
   }
 
-  /** Parts uploaded so far. */
-  get partsUploaded(): number {
-    return this.nextPart - 2;
-  }
-
   /**
    * Reads the file as it grows until `ended` settles (ffmpeg exited) and
-   * everything written before that is read, or until `signal` aborts. Rejects with PartUploadError when
-   * storing a part fails, or with the indexer's error on a malformed stream.
+   * everything written before that is read, or until `signal` aborts.
+   * Rejects with PartUploadError when storing a part fails, or with the
+   * indexer's error on a malformed stream.
    */
   async follow(ended: Promise<unknown>, signal?: AbortSignal): Promise<void> {
     let done = false;

@@ -78,7 +78,8 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   const parts = r.upload
     ? new M4aPartsWriter({ adtsPath, partBytes: r.upload.partBytes, openUpload: r.upload.open, startDelayMs: r.upload.startDelayMs ?? PARTS_START_DELAY_MS })
     : null;
-  const store: { error: Error | null } = { error: null };
+  // What ended the follower early, if anything (kept, not thrown: nothing awaits it until ffmpeg exits).
+  const follower: { error: unknown } = { error: null };
   let following: Promise<void> | undefined;
 
   try {
@@ -106,15 +107,15 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
         r.onProgress?.(reducer.sampleCount / OUTPUT_SAMPLE_RATE, declared);
       },
     });
-    // Storing a part failing stops ffmpeg: the attempt is retried anyway.
+    // A follower that fails (storage refused a part) stops ffmpeg: this attempt is over.
     following = parts?.follow(exited, local.signal).catch((e: unknown) => {
-      if (!(e instanceof PartUploadError)) throw e;
-      store.error = e;
+      follower.error = e;
       local.abort();
     });
     const result = await exited;
     await following;
-    if (store.error) return { kind: 'store-failed', error: store.error };
+    if (follower.error instanceof PartUploadError) return { kind: 'store-failed', error: follower.error };
+    if (follower.error) throw follower.error;
     if (tooLong) return { kind: 'too-long', reason: tooLong };
     if (result.aborted) return { kind: 'aborted' };
     const samples = reducer.sampleCount;
@@ -137,7 +138,7 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   } finally {
     r.signal.removeEventListener('abort', abortLocal);
     local.abort(); // ffmpeg has exited; this stops a follower still reading
-    await following?.catch(() => {}); // settled before its file is closed (its error, if any, was thrown above)
+    await following; // settled before its file is closed; it never rejects
     // Unless completed, a started upload is aborted: a failed or abandoned attempt leaves no object.
     await parts?.discard();
     await rm(adtsPath, { force: true });
