@@ -59,7 +59,8 @@ const ENOENT = (e: unknown) => (e as NodeJS.ErrnoException).code === 'ENOENT';
  */
 export class M4aPartsWriter {
   private readonly index = new AdtsIndexer();
-  private readonly read: Buffer;
+  /** Allocated on the first read: a voice note, done before the start delay, never needs it. */
+  private readBuffer: Buffer | null = null;
   private part: Buffer | null = null;
   private fill = 0;
   private payload = 0;
@@ -69,8 +70,10 @@ export class M4aPartsWriter {
   private upload: PartUpload | null = null;
   private completed = false;
 
-  constructor(private readonly o: M4aPartsOptions) {
-    this.read = Buffer.allocUnsafe(Math.min(o.readBytes ?? 256 * 1024, o.partBytes));
+  constructor(private readonly o: M4aPartsOptions) {}
+
+  private get read(): Buffer {
+    return (this.readBuffer ??= Buffer.allocUnsafe(Math.min(this.o.readBytes ?? 256 * 1024, this.o.partBytes)));
   }
 
   /**
