@@ -44,7 +44,7 @@ export class UploadsService {
     const id = randomUUID();
     const expiresAt = this.expiry();
     const multipartUploadId =
-      input.size >= this.config.multipartThresholdBytes ? await this.storage.createMultipart(uploadKey(id), input.contentType) : null;
+      input.size >= this.config.multipartThresholdBytes ? await this.storage.createMultipart(uploadKey(id), { contentType: input.contentType }) : null;
     const asset = await this.assets.create({
       id,
       ownerId,

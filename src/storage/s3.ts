@@ -17,6 +17,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { MIN_PART_BYTES, planParts } from '../domain/multipart.js';
 import { ClientUrls, type PresignGetResponse, getCommand } from './client-urls.js';
 
 export type { PresignGetResponse };
@@ -74,10 +75,20 @@ export const LIFECYCLE = {
 const isNotFound = (e: unknown) =>
   e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
 
-/** Every S3 side effect of the service, behind one small seam. */
-/** putFile: one PUT up to this size, else parts of FILE_PART_BYTES (S3's minimum part is 5 MiB). */
+/** putFile: one PUT up to this size, else parts of FILE_PART_BYTES (S3's minimum). */
 export const FILE_SINGLE_PUT_MAX_BYTES = 16 * 1024 * 1024;
-export const FILE_PART_BYTES = 5 * 1024 * 1024;
+export const FILE_PART_BYTES = MIN_PART_BYTES;
+
+/** Headers an object is stored with (set on the PUT, or when a multipart upload starts). */
+export interface ObjectHeaders {
+  contentType: string;
+  contentDisposition?: string;
+}
+
+const objectMeta = (h: ObjectHeaders) => ({
+  ContentType: h.contentType,
+  ...(h.contentDisposition ? { ContentDisposition: h.contentDisposition } : {}),
+});
 
 async function readExactly(file: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
   for (let done = 0; done < length; ) {
@@ -87,6 +98,7 @@ async function readExactly(file: FileHandle, buffer: Buffer, length: number, pos
   }
 }
 
+/** Every S3 side effect of the service, behind one small seam. */
 export class Storage {
   readonly client: S3Client;
   /** Signs URLs for clients; the same as `client` when there is no public endpoint. */
@@ -174,23 +186,19 @@ export class Storage {
    * Buffer per 64 KiB that V8 frees lazily: storing a 60 MB M4A left 28 MB of
    * dead buffers in the worker (measured), i.e. memory growing with length.
    */
-  async putFile(key: string, path: string, headers: { contentType: string; contentDisposition?: string }): Promise<void> {
+  async putFile(key: string, path: string, headers: ObjectHeaders): Promise<void> {
     const { size } = await stat(path);
-    const meta = {
-      ContentType: headers.contentType,
-      ...(headers.contentDisposition ? { ContentDisposition: headers.contentDisposition } : {}),
-    };
     if (size <= FILE_SINGLE_PUT_MAX_BYTES) {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path), ContentLength: size, ...meta }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path), ContentLength: size, ...objectMeta(headers) }));
       return;
     }
     const upload = await this.openMultipart(key, headers);
     const file = await open(path, 'r');
     try {
-      const buffer = Buffer.allocUnsafe(FILE_PART_BYTES);
-      for (let offset = 0, partNumber = 1; offset < size; offset += FILE_PART_BYTES, partNumber++) {
-        const length = Math.min(FILE_PART_BYTES, size - offset);
-        await readExactly(file, buffer, length, offset);
+      const { partSize, parts } = planParts(size, FILE_PART_BYTES);
+      const buffer = Buffer.allocUnsafe(partSize);
+      for (const { partNumber, length } of parts) {
+        await readExactly(file, buffer, length, (partNumber - 1) * partSize);
         // Awaited before the buffer is refilled: the request holds a view of it until then.
         await upload.put(partNumber, [buffer.subarray(0, length)]);
       }
@@ -208,17 +216,8 @@ export class Storage {
    * streamed M4A sends its header part last), then completes. The object
    * exists only once completed; abort() is best effort and never throws.
    */
-  async openMultipart(key: string, headers: { contentType: string; contentDisposition?: string }): Promise<MultipartObject> {
-    const created = await this.client.send(
-      new CreateMultipartUploadCommand({
-        Bucket: this.bucket,
-        Key: key,
-        ContentType: headers.contentType,
-        ...(headers.contentDisposition ? { ContentDisposition: headers.contentDisposition } : {}),
-      }),
-    );
-    const uploadId = created.UploadId;
-    if (!uploadId) throw new Error('storage returned no UploadId');
+  async openMultipart(key: string, headers: ObjectHeaders): Promise<MultipartObject> {
+    const uploadId = await this.createMultipart(key, headers);
     const etags = new Map<number, string>();
     return {
       put: async (partNumber, body) => {
@@ -234,10 +233,9 @@ export class Storage {
         etags.set(partNumber, r.ETag);
       },
       complete: async () => {
-        const parts = [...etags].sort(([a], [b]) => a - b).map(([PartNumber, ETag]) => ({ PartNumber, ETag }));
-        await this.client.send(
-          new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        );
+        const parts = [...etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag }));
+        const result = await this.completeMultipart(key, uploadId, parts);
+        if (result !== 'ok') throw new Error(`completing the multipart upload of ${key} failed: ${result}`);
       },
       abort: async () => {
         await this.abortMultipart(key, uploadId).catch(() => false);
@@ -257,9 +255,9 @@ export class Storage {
     } while (token);
   }
 
-  /** Starts a multipart upload; the object gets its Content-Type here, not from the parts. */
-  async createMultipart(key: string, contentType: string): Promise<string> {
-    const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType }));
+  /** Starts a multipart upload; the object gets its headers here, not from the parts. */
+  async createMultipart(key: string, headers: ObjectHeaders): Promise<string> {
+    const r = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ...objectMeta(headers) }));
     if (!r.UploadId) throw new Error('storage returned no UploadId');
     return r.UploadId;
   }
