@@ -2,7 +2,7 @@
 // two sequential passes over one reused buffer (the boxes: m4a-mux.ts).
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import { AdtsIndexer } from './adts.js';
-import { buildM4aHeader } from './m4a-mux.js';
+import { buildM4aHeaderFromAdts } from './m4a-mux.js';
 
 export interface WriteFaststartM4aOptions {
   adtsPath: string;
@@ -11,11 +11,11 @@ export interface WriteFaststartM4aOptions {
   durationSamples: number;
   /** Rate `durationSamples` is counted at; must match the ADTS stream's (checked). Default: the stream's. */
   sampleRate?: number;
-  primingSamples?: number;
   movieTimescale?: number;
-  /** Read buffer, reused for both passes. */
-  bufferBytes?: number;
 }
+
+/** Read buffer, reused for both passes. */
+const BUFFER_BYTES = 256 * 1024;
 
 export interface WriteFaststartM4aResult {
   /** Size of the written M4A. */
@@ -48,24 +48,19 @@ async function writeAll(file: FileHandle, data: Uint8Array): Promise<void> {
  * 4 bytes a frame for stsz). On failure the partial output is removed.
  */
 export async function writeFaststartM4a(options: WriteFaststartM4aOptions): Promise<WriteFaststartM4aResult> {
-  const { adtsPath, outputPath, durationSamples, bufferBytes = 256 * 1024 } = options;
-  const buffer = Buffer.allocUnsafe(bufferBytes);
+  const { adtsPath, outputPath } = options;
+  const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   const input = await open(adtsPath, 'r');
   let output: FileHandle | undefined;
   try {
     const index = new AdtsIndexer();
     await readSequentially(input, buffer, (chunk) => index.feed(chunk));
-    index.finish();
-    const info = index.info;
-    if (info === null || index.frameCount === 0) throw new Error(`${adtsPath}: no ADTS frames (empty input)`);
-    if (options.sampleRate !== undefined && options.sampleRate !== info.sampleRate) {
-      throw new Error(`${adtsPath}: AAC is at ${info.sampleRate} Hz but durationSamples was counted at ${options.sampleRate} Hz`);
+    let header: Uint8Array;
+    try {
+      header = buildM4aHeaderFromAdts(index, options);
+    } catch (error) {
+      throw new Error(`${adtsPath}: ${(error as Error).message}`, { cause: error });
     }
-    const header = buildM4aHeader({
-      audioSpecificConfig: index.audioSpecificConfig(), sampleRate: info.sampleRate, channels: info.channels,
-      frameSizes: index.frameSizes(), durationSamples,
-      primingSamples: options.primingSamples, movieTimescale: options.movieTimescale,
-    });
     output = await open(outputPath, 'w');
     await writeAll(output, header);
     const strip = new AdtsIndexer({ keepFrameSizes: false });

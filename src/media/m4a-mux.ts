@@ -8,6 +8,7 @@
 // where players look: same brands, timescales, edit list semantics, esds
 // descriptors, 1 MiB chunks and AAC pre-roll group. Layout: ISO/IEC 14496-12
 // (boxes), 14496-14 (esds), 14496-1 §7.2.6 (descriptors).
+import type { AdtsIndexer } from './adts.js';
 import { BoxWriter } from './mp4-box-writer.js';
 
 /** ffmpeg's native AAC encoder's initial_padding: the first 1024 decoded samples are priming. */
@@ -315,4 +316,25 @@ export function buildM4aHeader(track: M4aTrack): Uint8Array {
   }
   shiftChunkOffsets(header, layout.offsets.length, co64);
   return header.bytes;
+}
+
+/**
+ * The header for every frame an AdtsIndexer has seen: the stream must end on
+ * a frame boundary and hold at least one frame, and `sampleRate` (the rate
+ * `durationSamples` was counted at), if given, must be the stream's.
+ */
+export function buildM4aHeaderFromAdts(
+  index: AdtsIndexer,
+  t: { durationSamples: number; sampleRate?: number; movieTimescale?: number },
+): Uint8Array {
+  index.finish();
+  const info = index.info;
+  if (info === null || index.frameCount === 0) throw new Error('no ADTS frames (empty input)');
+  if (t.sampleRate !== undefined && t.sampleRate !== info.sampleRate) {
+    throw new Error(`AAC is at ${info.sampleRate} Hz but durationSamples was counted at ${t.sampleRate} Hz`);
+  }
+  return buildM4aHeader({
+    audioSpecificConfig: index.audioSpecificConfig(), sampleRate: info.sampleRate, channels: info.channels,
+    frameSizes: index.frameSizes(), durationSamples: t.durationSamples, movieTimescale: t.movieTimescale,
+  });
 }

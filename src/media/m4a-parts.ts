@@ -15,7 +15,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AdtsIndexer } from './adts.js';
-import { buildM4aHeader } from './m4a-mux.js';
+import { buildM4aHeaderFromAdts } from './m4a-mux.js';
 import { isFaststart, headerBoxes } from './mp4-boxes.js';
 
 /** Where the parts go: the storage's multipart upload, seen from the media side. */
@@ -105,16 +105,8 @@ export class M4aPartsWriter {
    */
   async finish(timing: M4aTiming): Promise<{ bytes: number; parts: number } | null> {
     if (this.upload === null) return null;
-    this.index.finish();
-    const info = this.index.info!;
-    if (info.sampleRate !== timing.sampleRate) {
-      throw new Error(`AAC is at ${info.sampleRate} Hz but the duration was counted at ${timing.sampleRate} Hz`);
-    }
+    const built = buildM4aHeaderFromAdts(this.index, timing);
     if (this.fill > 0) await this.put(this.nextPart++, [this.part!.subarray(0, this.fill)]);
-    const built = buildM4aHeader({
-      audioSpecificConfig: this.index.audioSpecificConfig(), sampleRate: info.sampleRate, channels: info.channels,
-      frameSizes: this.index.frameSizes(), durationSamples: timing.durationSamples, movieTimescale: timing.movieTimescale,
-    });
     const header = Buffer.from(built.buffer, built.byteOffset, built.length); // a view, not a copy
     const bytes = header.length + this.payload;
     // Built by us, still checked like any file: ftyp, then moov, then mdat.

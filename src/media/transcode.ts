@@ -114,8 +114,7 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
     });
     const result = await exited;
     await following;
-    if (follower.error instanceof PartUploadError) return { kind: 'store-failed', error: follower.error };
-    if (follower.error) throw follower.error;
+    if (follower.error) throw follower.error; // a PartUploadError becomes store-failed below
     if (tooLong) return { kind: 'too-long', reason: tooLong };
     if (result.aborted) return { kind: 'aborted' };
     const samples = reducer.sampleCount;
