@@ -50,6 +50,11 @@ export function podcastMp3(seconds: number): Promise<string> {
   );
 }
 
+/** The worker's AAC (64 kbit/s mono 44.1 kHz, as ADTS) of a podcast MP3. */
+export function podcastAdts(mp3: string): Promise<string> {
+  return cached(`${path.basename(mp3, '.mp3')}-64k.aac`, (out) => ffmpeg(['-i', mp3, '-vn', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', '44100', '-f', 'adts', out]));
+}
+
 /** The first `seconds` of a longer MP3, cut without re-encoding. */
 export function cutMp3(source: string, seconds: number): Promise<string> {
   return cached(`cut-${seconds}s-${path.basename(source)}`, (out) => ffmpeg(['-i', source, '-t', String(seconds), '-c', 'copy', '-f', 'mp3', out]));

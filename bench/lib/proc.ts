@@ -2,12 +2,20 @@
 // from GNU time -v when present), and watching a process tree through /proc.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { chmod, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 
 export const GNU_TIME = '/usr/bin/time';
 export const HAS_GNU_TIME = existsSync(GNU_TIME);
 const CLOCK_TICKS = 100; // USER_HZ on Linux x86-64 (/proc/<pid>/stat utime, stime)
 const PAGE_BYTES = 4096;
+
+/** Writes a bash script and makes it executable (e.g. an FFMPEG_PATH wrapper); returns its path. */
+export async function writeScript(file: string, body: string): Promise<string> {
+  await writeFile(file, `#!/bin/bash\n${body}`);
+  await chmod(file, 0o755);
+  return file;
+}
 
 /** Wall-clock now in epoch milliseconds with sub-millisecond precision. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();

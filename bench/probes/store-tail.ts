@@ -5,31 +5,24 @@
 // CompleteMultipartUpload are left). Both into the bench's S3 server (its own
 // process), alternating, five times each.
 //   npm run build && node dist/bench/probes/store-tail.js
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { writeFaststartM4a } from '../../src/media/m4a-file.js';
 import { M4aPartsWriter } from '../../src/media/m4a-parts.js';
 import { FILE_PART_BYTES, Storage } from '../../src/storage/s3.js';
-import { startS3 } from '../lib/infra.js';
-import { FFMPEG, INPUT_DIR, podcastMp3 } from '../lib/inputs.js';
+import { S3_KEY, startS3 } from '../lib/infra.js';
+import { podcastAdts, podcastMp3 } from '../lib/inputs.js';
+import { median } from '../lib/stats.js';
 
 const RATE = 44_100;
 const RUNS = 5;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-const mp3 = await podcastMp3(7200);
-const adts = path.join(INPUT_DIR, 'podcast-7200s-64k.aac');
-if (!existsSync(adts)) {
-  await promisify(execFile)(FFMPEG, ['-v', 'error', '-nostdin', '-y', '-i', mp3, '-vn', '-c:a', 'aac', '-b:a', '64k', '-ac', '1', '-ar', String(RATE), '-f', 'adts', adts]);
-}
+const adts = await podcastAdts(await podcastMp3(7200));
 const s3 = await startS3();
 const storage = new Storage({
   endpoint: s3.endpoint, publicEndpoint: null, bucket: s3.bucket, region: 'us-east-1',
-  credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' }, forcePathStyle: true,
+  credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY }, forcePathStyle: true,
 });
 const dir = await mkdtemp(path.join(tmpdir(), 'store-tail-'));
 const headers = { contentType: 'audio/mp4', contentDisposition: 'inline; filename="x.m4a"' };

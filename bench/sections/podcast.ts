@@ -4,7 +4,7 @@
 // for that file against a 30-second one. Each service run uses a fresh
 // worker process, so peaks are not carried over from an earlier job.
 import { existsSync } from 'node:fs';
-import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { buildTranscodeArgs } from '../../src/media/ffmpeg-args.js';
 import { transcodeAudio } from '../../src/media/transcode.js';
@@ -13,7 +13,7 @@ import { complete, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { S3_KEY } from '../lib/infra.js';
 import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
-import { cpuOf, timedRun, TreeSampler } from '../lib/proc.js';
+import { cpuOf, GNU_TIME, HAS_GNU_TIME, timedRun, TreeSampler, writeScript } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, mb, median, ratio, sec } from '../lib/stats.js';
 
@@ -33,10 +33,7 @@ interface ServiceRun {
  * 100 ms misses most of a voice-length ffmpeg (it lives ~0.3 s).
  */
 async function peakRecordingFfmpeg(dir: string, log: string): Promise<string> {
-  const wrapper = path.join(dir, 'ffmpeg-peak.sh');
-  await writeFile(wrapper, `#!/bin/bash\nexec /usr/bin/time -a -o '${log}' -f 'peak-kb %M' /usr/bin/ffmpeg "$@"\n`);
-  await chmod(wrapper, 0o755);
-  return wrapper;
+  return writeScript(path.join(dir, 'ffmpeg-peak.sh'), `exec ${GNU_TIME} -a -o '${log}' -f 'peak-kb %M' /usr/bin/ffmpeg "$@"\n`);
 }
 
 async function ffmpegPeakBytes(log: string): Promise<number> {
@@ -46,7 +43,7 @@ async function ffmpegPeakBytes(log: string): Promise<number> {
 
 async function serviceRun(ctx: BenchContext, label: string, file: string, body: Buffer, token: string, watcher: Watcher): Promise<ServiceRun> {
   const peakLog = path.join(ctx.scratch, `${label.replace(/\W+/g, '-')}-${Date.now()}.ffmpeg-peak`);
-  const timed = existsSync('/usr/bin/time') && existsSync('/usr/bin/ffmpeg');
+  const timed = HAS_GNU_TIME && existsSync('/usr/bin/ffmpeg');
   const worker = await ctx.cluster.startService({
     role: 'worker', name: label, ...(timed ? { env: { FFMPEG_PATH: await peakRecordingFfmpeg(ctx.scratch, peakLog) } } : {}),
   });

@@ -4,7 +4,7 @@
 // ffmpeg's start and end; the S3 server records the requests it serves.
 // Notes are processed one at a time; per note the timeline is stitched from
 // the bench's receipts, pg-boss's job timestamps and the wrapper's stamps.
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
@@ -12,15 +12,14 @@ import { summarize } from '../lib/cpuprofile.js';
 import { InspectorProfiler } from '../lib/inspector.js';
 import { sleep, WORK_DIR } from '../lib/infra.js';
 import { voiceNotes } from '../lib/inputs.js';
-import { cpuOf, nodeJson, nowMs } from '../lib/proc.js';
+import { cpuOf, nodeJson, nowMs, writeScript } from '../lib/proc.js';
 import { PgCountingProxy, type RoundTrip } from '../lib/pg-proxy.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, mb, median, ms, quantile } from '../lib/stats.js';
 import { assetBody, cannon, prepareBody, seedDoneAssets, TYPENAME_BODY } from './api.js';
 import { jobStamps, type NoteTiming, processNotesSequentially } from './voice.js';
 
-const wrapperScript = (realFfmpeg: string, log: string) => `#!/bin/bash
-# Bench wrapper: stamps the start and end of each transcode (EPOCHREALTIME is a bash builtin: no extra process).
+const wrapperScript = (realFfmpeg: string, log: string) => `# Bench wrapper: stamps the start and end of each transcode (EPOCHREALTIME is a bash builtin: no extra process).
 job=
 for a in "$@"; do case "$a" in */audio-job-*) job="$a";; esac; done
 [ -n "$job" ] && echo "start $EPOCHREALTIME $job" >> ${JSON.stringify(log)}
@@ -87,9 +86,7 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   const stampLog = path.join(dir, 'ffmpeg-stamps.log');
-  const wrapper = path.join(dir, 'ffmpeg-wrapper.sh');
-  await writeFile(wrapper, wrapperScript('/usr/bin/ffmpeg', stampLog));
-  await chmod(wrapper, 0o755);
+  const wrapper = await writeScript(path.join(dir, 'ffmpeg-wrapper.sh'), wrapperScript('/usr/bin/ffmpeg', stampLog));
   const db = new URL(ctx.cluster.db.url);
   const proxy = new PgCountingProxy({ host: db.hostname, port: Number(db.port || 5432) });
   const proxyPort = await proxy.start();
