@@ -112,18 +112,12 @@ export class RateLimitService {
   private async countBatch(batch: Map<string, Waiter[]>): Promise<void> {
     const keys = [...batch.keys()];
     const now = Date.now();
-    let rows: { key: string; points: number; expire: string }[];
-    try {
-      ({ rows } = await this.pool.query<{ key: string; points: number; expire: string }>({
-        name: 'rate_limit_count',
-        text: UPSERT_SQL,
-        values: [keys, keys.map((k) => batch.get(k)!.length), now + WINDOW_MS, now],
-      }));
-    } catch (e) {
-      for (const waiters of batch.values()) for (const w of waiters) w.reject(e);
-      batch.clear();
-      return;
-    }
+    // A failed query rejects the whole batch (flush).
+    const { rows } = await this.pool.query<{ key: string; points: number; expire: string }>({
+      name: 'rate_limit_count',
+      text: UPSERT_SQL,
+      values: [keys, keys.map((k) => batch.get(k)!.length), now + WINDOW_MS, now],
+    });
     for (const row of rows) {
       const waiters = batch.get(row.key)!;
       batch.delete(row.key);
