@@ -10,7 +10,7 @@ import { detectObjectFileType } from '../media/gate.js';
 import { encodeEnvelope } from '../media/peaks.js';
 import { oggDurationSeconds } from '../media/ogg-duration.js';
 import { transcodeAudio } from '../media/transcode.js';
-import { outputDownloadName, outputKey, uploadKey } from '../storage/keys.js';
+import { outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import { FILE_PART_BYTES, type Storage } from '../storage/s3.js';
 
 export interface ProcessingConfig {
@@ -148,7 +148,7 @@ export class ProcessingService {
       this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120),
     ]);
     const outputPath = path.join(dir, 'output.m4a');
-    const output = { key: outputKey(a.assetId), headers: { contentType: 'audio/mp4', contentDisposition: `inline; filename="${outputDownloadName(a.assetId)}"` } };
+    const output = { key: outputKey(a.assetId), headers: outputHeaders(a.assetId) };
     // No progress in the first second: a voice note is done before anyone
     // could read it, and each update is a write plus an event to every subscriber.
     let lastProgressAt = Date.now() + PROGRESS_QUIET_START_MS - PROGRESS_INTERVAL_MS;

@@ -23,4 +23,10 @@ export function assetIdOfKey(key: string): string | null {
 }
 
 /** A safe, server-made download name for Content-Disposition. */
-export const outputDownloadName = (id: string) => `audio-${checkId(id)}.m4a`;
+const outputDownloadName = (id: string) => `audio-${checkId(id)}.m4a`;
+
+/** How the M4A is stored and served (contract: `Content-Type: audio/mp4`), under the server-made name. */
+export const outputHeaders = (id: string) => ({
+  contentType: 'audio/mp4',
+  contentDisposition: `inline; filename="${outputDownloadName(id)}"`,
+});

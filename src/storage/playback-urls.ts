@@ -1,5 +1,5 @@
 import { Lru } from '../cache/lru.js';
-import { outputDownloadName, outputKey } from './keys.js';
+import { outputHeaders, outputKey } from './keys.js';
 import type { Storage } from './s3.js';
 import { MAX_PRESIGN_EXPIRES_SECONDS } from './sigv4.js';
 
@@ -66,7 +66,7 @@ export class PlaybackUrls {
     const url = this.storage.presignPublicGet(
       outputKey(assetId),
       w.expiresInSeconds,
-      { contentType: 'audio/mp4', contentDisposition: `inline; filename="${outputDownloadName(assetId)}"` },
+      outputHeaders(assetId),
       w.signingDate,
     );
     if (w.endsAtMs > nowMs) {
