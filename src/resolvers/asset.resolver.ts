@@ -1,5 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { type AssetView, parseAssetId } from '../domain/asset.js';
+import { notFound } from '../domain/errors.js';
 import { AudioAssetType } from '../schema/asset.type.js';
 import { type GraphQLContext, requireViewer } from '../schema/context.js';
 import { AssetStatus } from '../schema/enums.js';
@@ -37,9 +38,11 @@ export class AssetResolver {
   }
 
   @Mutation(() => Boolean, { description: 'Delete an asset and every stored object of it. True when something was deleted.' })
-  deleteAudioAsset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
+  async deleteAudioAsset(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<boolean> {
     const viewer = requireViewer(ctx);
-    return ctx.assets.delete(viewer.id, parseAssetId(id) ?? '00000000-0000-0000-0000-000000000000');
+    const assetId = parseAssetId(id);
+    if (!assetId) throw notFound(); // not an id: no asset has it, no query needed
+    return ctx.assets.delete(viewer.id, assetId);
   }
 
   @Subscription(() => AudioAssetType, {

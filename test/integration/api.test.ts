@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -194,6 +195,16 @@ describe('GraphQL API (api role: nothing consumes the queue)', () => {
       assert.equal(d.errors?.[0]?.extensions?.code, 'NOT_FOUND');
       const mine = await t.gql(`query($id: ID!) { asset(id: $id) { status } }`, { id });
       assert.equal(mine.data.asset.status, 'AWAITING_UPLOAD');
+    });
+
+    it('answers an id that is no asset id as not found: null for asset(id), NOT_FOUND for the mutations', async () => {
+      for (const id of ['not-an-id', '00000000-0000-0000-0000-000000000000', `${randomUUID()}x`]) {
+        assert.equal((await t.gql(`query($id: ID!) { asset(id: $id) { id } }`, { id })).data.asset, null, id);
+        const c = await t.gql(COMPLETE, { id });
+        assert.equal(c.errors?.[0]?.extensions?.code, 'NOT_FOUND', id);
+        const d = await t.gql(`mutation($id: ID!) { deleteAudioAsset(id: $id) }`, { id });
+        assert.equal(d.errors?.[0]?.extensions?.code, 'NOT_FOUND', id);
+      }
     });
   });
 
