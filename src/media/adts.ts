@@ -8,7 +8,7 @@
 // adts_variable_header, 56 bits, then a 16-bit CRC when protection_absent = 0).
 
 /** sampling_frequency_index -> Hz (ISO/IEC 14496-3 Table 1.18; 13-14 reserved, 15 = explicit, not allowed in ADTS). */
-export const ADTS_SAMPLE_RATES: readonly number[] = [
+const ADTS_SAMPLE_RATES: readonly number[] = [
   96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000, 7_350,
 ];
 

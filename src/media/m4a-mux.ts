@@ -13,12 +13,12 @@ import { BoxWriter } from './mp4-box-writer.js';
 
 /** ffmpeg's native AAC encoder's initial_padding: the first 1024 decoded samples are priming. */
 export const AAC_PRIMING_SAMPLES = 1024;
-export const AAC_FRAME_SAMPLES = 1024;
+const AAC_FRAME_SAMPLES = 1024;
 /** ffmpeg's build_chunks(): contiguous frames share a chunk while it stays under 1 MiB. */
 export const MAX_CHUNK_BYTES = 1 << 20;
 
 /** ffmpeg's MOV_TIMESCALE; the sample rate instead makes the edit list sample-exact (see movieTimescale). */
-export const DEFAULT_MOVIE_TIMESCALE = 1000;
+const DEFAULT_MOVIE_TIMESCALE = 1000;
 const MAX_U32 = 0xffff_ffff;
 
 export interface M4aTrack {

@@ -28,7 +28,7 @@ export class AssetsService {
     private readonly assets: AssetRepository,
     private readonly storage: Storage,
     config: { playbackUrlTtlSeconds: number },
-    readonly finalAssets: TerminalAssetCache = new TerminalAssetCache(),
+    private readonly finalAssets: TerminalAssetCache = new TerminalAssetCache(),
   ) {
     this.playbackUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds);
   }

@@ -18,7 +18,7 @@ const MAX_BATCH_KEYS = 500;
  * them fit. Keys are sorted so that two processes' batches lock rows in the
  * same order (no deadlock). A fixed window: past `expire` the count restarts.
  */
-export const UPSERT_SQL = `insert into ${RATE_LIMIT_TABLE} as r (key, points, expire)
+const UPSERT_SQL = `insert into ${RATE_LIMIT_TABLE} as r (key, points, expire)
   select k, n, $3::bigint from unnest($1::varchar[], $2::int[]) as t(k, n) order by k
   on conflict (key) do update set
     points = case when r.expire is null or r.expire <= $4::bigint then excluded.points else r.points + excluded.points end,

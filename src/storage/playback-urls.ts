@@ -4,7 +4,7 @@ import type { Storage } from './s3.js';
 import { MAX_PRESIGN_EXPIRES_SECONDS } from './sigv4.js';
 
 /** The longest signing window: URLs are re-signed at least hourly. */
-export const MAX_WINDOW_SECONDS = 3600;
+const MAX_WINDOW_SECONDS = 3600;
 
 export interface SigningWindow {
   /** The signing date: the start of the window, the same on every API node. */
