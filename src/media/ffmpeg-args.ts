@@ -1,7 +1,8 @@
 // Pure ffmpeg argument builder for the one-pass transcode: one presigned
 // HTTP(S) input, one decode, two outputs (AAC-LC as ADTS into a file, which
 // media/m4a-file.ts turns into the faststart M4A, + s16le PCM on stdout for
-// the peak reducer). No I/O here, so it is tested on arrays.
+// the peak reducer), as one process or as a decoder piped into an encoder.
+// No I/O here, so it is tested on arrays.
 import { isAbsolute } from 'node:path';
 
 export interface TranscodeArgsOptions {
@@ -131,7 +132,14 @@ function durationArgs(maxDurationSeconds: number | undefined, margin: number): s
   return ['-t', String(seconds)];
 }
 
-export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
+interface Prepared {
+  o: Resolved;
+  rate: string;
+  bitrate: string;
+  limit: string[];
+}
+
+function prepare(options: TranscodeArgsOptions): Prepared {
   const o: Resolved = { ...DEFAULTS, ...stripUndefined(options) };
   if (!DEMUXER_NAME.test(o.demuxer)) {
     throw new Error(`ffmpeg demuxer must match ${DEMUXER_NAME}, got ${JSON.stringify(o.demuxer)}`);
@@ -141,14 +149,15 @@ export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
     // (read as a protocol); an absolute path is always the file protocol.
     throw new Error(`adtsPath must be an absolute path, got ${JSON.stringify(o.adtsPath)}`);
   }
-  const rate = String(positive('sampleRate', o.sampleRate));
-  const bitrate = `${positive('bitrateKbps', o.bitrateKbps)}k`;
-  const limit = durationArgs(o.maxDurationSeconds, o.durationMarginSeconds);
-  // Downmix and resample once, then split: cheaper than letting each output
-  // convert on its own (STACK.md: 1.08x a bare transcode).
-  const graph =
-    `[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=${rate},asplit=2[e][p]`;
+  return {
+    o,
+    rate: String(positive('sampleRate', o.sampleRate)),
+    bitrate: `${positive('bitrateKbps', o.bitrateKbps)}k`,
+    limit: durationArgs(o.maxDurationSeconds, o.durationMarginSeconds),
+  };
+}
 
+function globalArgs(o: Resolved): string[] {
   return [
     '-hide_banner', '-nostdin', '-nostats',
     // info still prints the input's `Duration:` line, which the runner parses
@@ -156,31 +165,102 @@ export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
     '-loglevel', 'info',
     ...(o.exitOnError ? ['-xerror'] : []),
     '-y',
+  ];
+}
+
+/** The input, the one decode, then downmix and resample once and split: [e] for the AAC, [p] for the peaks. */
+function decodeArgs({ o, rate }: Prepared): string[] {
+  // Downmix and resample once, then split: cheaper than letting each output
+  // convert on its own (STACK.md: 1.08x a bare transcode).
+  const graph =
+    `[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=${rate},asplit=2[e][p]`;
+  return [
     ...inputArgs(o),
     // One filter thread instead of one per CPU: audio filters gain nothing
     // from more, and each thread's stack and malloc arena count against the
     // runner's address-space limit.
     '-filter_complex_threads', '1',
     '-filter_complex', graph,
-    // Output 1: the AAC frames as ADTS. Not `-f ipod -movflags +faststart`:
-    // the mov muxer keeps ~72 bytes per frame in memory (+19 MB of RSS over
-    // two hours) and rewrites the whole file at the end; ADTS keeps nothing,
-    // and our own writer (media/m4a-file.ts) builds the faststart M4A.
-    '-map', '[e]',
-    '-map_metadata', '-1', '-map_chapters', '-1',
-    '-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', bitrate, '-ac', '1', '-ar', rate,
-    ...limit,
-    '-f', 'adts', o.adtsPath,
-    // Output 2: PCM for the peak reducer, always last (pipe:1 = stdout).
-    // `-flush_packets 0` lets the raw muxer fill its buffer instead of one
-    // write(2) per packet: a quarter of the system time.
+  ];
+}
+
+/** The AAC-LC encoder's settings. */
+function aacArgs({ rate, bitrate }: Prepared): string[] {
+  return ['-c:a', 'aac', '-profile:a', 'aac_low', '-b:a', bitrate, '-ac', '1', '-ar', rate];
+}
+
+/**
+ * The AAC's file. Not `-f ipod -movflags +faststart`: the mov muxer keeps ~72
+ * bytes per frame in memory (+19 MB of RSS over two hours) and rewrites the
+ * whole file at the end; ADTS keeps nothing, and our own writer
+ * (media/m4a-file.ts) builds the faststart M4A.
+ */
+function adtsOutputArgs({ o }: Prepared): string[] {
+  return ['-f', 'adts', o.adtsPath];
+}
+
+/** Output [p]: PCM for the peak reducer on stdout (pipe:1). */
+function peaksOutputArgs({ rate, limit }: Prepared): string[] {
+  return [
     '-map', '[p]',
     '-map_metadata', '-1', '-map_chapters', '-1',
     '-c:a', 'pcm_s16le', '-ac', '1', '-ar', rate,
     ...limit,
+    // `-flush_packets 0` lets the raw muxer fill its buffer instead of one
+    // write(2) per packet: a quarter of the system time.
     '-flush_packets', '0',
     '-f', 's16le', 'pipe:1',
   ];
+}
+
+/** One process: decode, encode the AAC, and write the PCM for the peaks. */
+export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
+  const p = prepare(options);
+  return [
+    ...globalArgs(p.o),
+    ...decodeArgs(p),
+    // Output 1: the AAC frames as ADTS.
+    '-map', '[e]',
+    '-map_metadata', '-1', '-map_chapters', '-1',
+    ...aacArgs(p), ...p.limit, ...adtsOutputArgs(p),
+    // Output 2, always last.
+    ...peaksOutputArgs(p),
+  ];
+}
+
+/** The float PCM between the two processes of a pipelined transcode: the AAC encoder's own input format. */
+const PIPE_FORMAT = 'f32le';
+
+/**
+ * The same transcode as two processes joined by a pipe, so the decode and the
+ * AAC encode (~85 % of the CPU) run on two cores at once. The decoder
+ * writes the encoder's input as float PCM to its fd 3 (`pipe:3`, the
+ * encoder's stdin) and the peaks' PCM to stdout. Float carries the decoded
+ * samples unchanged, so the AAC is byte for byte the one-process AAC.
+ */
+export function buildPipelinedTranscodeArgs(options: TranscodeArgsOptions): { decoder: string[]; encoder: string[] } {
+  const p = prepare(options);
+  const decoder = [
+    ...globalArgs(p.o),
+    ...decodeArgs(p),
+    '-map', '[e]',
+    '-map_metadata', '-1', '-map_chapters', '-1',
+    '-c:a', `pcm_${PIPE_FORMAT}`,
+    ...p.limit,
+    '-flush_packets', '0',
+    '-f', PIPE_FORMAT, 'pipe:3',
+    ...peaksOutputArgs(p),
+  ];
+  const encoder = [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
+    ...(p.o.exitOnError ? ['-xerror'] : []),
+    '-y',
+    // A raw stream: nothing to probe, nothing a file could choose.
+    '-f', PIPE_FORMAT, '-ar', p.rate, '-ac', '1', '-i', 'pipe:0',
+    '-map_metadata', '-1',
+    ...aacArgs(p), ...adtsOutputArgs(p),
+  ];
+  return { decoder, encoder };
 }
 
 function stripUndefined<T extends object>(value: T): T {

@@ -1,9 +1,10 @@
-// Runs one ffmpeg transcode as its own process group, in a scrubbed
-// environment, under rlimits, and never lets it outlive the caller's intent:
-// every ending that is not ffmpeg exiting by itself SIGKILLs the whole group,
-// and the promise settles only after 'close' (all pipes shut = nothing left).
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import type { Readable } from 'node:stream';
+// Runs one ffmpeg transcode (one process, or a decoder piped into an encoder)
+// as process groups of their own, in a scrubbed environment, under rlimits,
+// and never lets it outlive the caller's intent: every ending that is not
+// ffmpeg exiting by itself SIGKILLs every group, and the promise settles only
+// after 'close' of each (all pipes shut = nothing left).
+import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 
@@ -31,9 +32,15 @@ export interface RunFfmpegOptions {
   onStderrLine?: (line: string) => void;
   /** The input's declared `Duration:`, as soon as ffmpeg prints it. */
   onDeclaredDuration?: (seconds: number) => void;
-  /** The child's pid, which is also its process group id (for logs, tests). */
+  /** Each child's pid, which is also its process group id (for logs, tests): the decoder's first. */
   onSpawn?: (pid: number) => void;
   signal?: AbortSignal;
+  /**
+   * A second ffmpeg whose stdin is the first one's fd 3 (`pipe:3`): the
+   * encoder of a pipelined transcode (ffmpeg-args.ts). Same limits and
+   * sandbox; a failure of either process kills both and fails the run.
+   */
+  encoderArgs?: string[];
   /** No PCM for this long while ffmpeg lives = stalled (killed). */
   stallTimeoutMs?: number;
   limits?: FfmpegLimits;
@@ -133,13 +140,18 @@ function killGroup(pid: number | undefined): void {
   }
 }
 
+interface StderrCallbacks {
+  onLine?: (line: string) => void;
+  onDeclaredDuration?: (seconds: number) => void;
+}
+
 class StderrReader {
   private partial = '';
   tail = '';
   declared: number | null = null;
   sawLimit = false;
 
-  constructor(private readonly options: RunFfmpegOptions) {}
+  constructor(private readonly callbacks: StderrCallbacks) {}
 
   push(chunk: string): void {
     const lines = (this.partial + chunk).split(/\r?\n|\r/);
@@ -156,46 +168,82 @@ class StderrReader {
     const line = redactUrls(raw.slice(0, MAX_LINE_CHARS));
     this.tail = (this.tail + line + '\n').slice(-STDERR_TAIL_BYTES);
     if (SIGXCPU_LINE.test(line) || OUT_OF_MEMORY.test(line)) this.sawLimit = true;
-    if (this.declared === null) {
+    if (this.declared === null && this.callbacks.onDeclaredDuration) {
       const seconds = parseDurationLine(line);
       if (seconds !== null) {
         this.declared = seconds;
-        this.options.onDeclaredDuration?.(seconds);
+        this.callbacks.onDeclaredDuration(seconds);
       }
     }
-    this.options.onStderrLine?.(line);
+    this.callbacks.onLine?.(line);
   }
 }
 
 type Ending = 'stall' | 'abort' | 'error';
 
-interface Supervised {
+type Child = ChildProcessByStdio<Writable | null, null, Readable>;
+
+/** One process of the run, as it ended. */
+interface ChildEnd {
   code: number | null;
   signal: NodeJS.Signals | null;
-  ending: Ending | null;
+  /** We SIGKILLed its group before it exited (our stop, or the other process failed). */
+  killedByUs: boolean;
   stderr: StderrReader;
 }
 
+interface Supervised {
+  /** In the order given: the decoder (the PCM writer) first. */
+  ends: ChildEnd[];
+  ending: Ending | null;
+}
+
 /** Ended by an rlimit rather than by us or by ffmpeg's own judgement. */
-function endedByLimit(run: Supervised): boolean {
-  if (run.signal === 'SIGXCPU' || run.signal === 'SIGXFSZ') return true;
-  if (run.ending !== null) return false; // our SIGKILL
-  return run.signal === 'SIGKILL' || run.stderr.sawLimit;
+function endedByLimit(end: ChildEnd): boolean {
+  if (end.signal === 'SIGXCPU' || end.signal === 'SIGXFSZ') return true;
+  if (end.killedByUs) return false;
+  return end.signal === 'SIGKILL' || end.stderr.sawLimit;
+}
+
+// The decoder's write into a pipe whose encoder is gone.
+const BROKEN_PIPE = /Broken pipe/;
+
+/**
+ * The exit that explains the run: the decoder's, unless it ended cleanly or
+ * only because the encoder was gone (then the encoder's ending is the cause).
+ */
+export function primaryEnd<T extends { code: number | null; stderr: { tail: string } }>(ends: readonly T[]): T {
+  const [decoder, encoder] = ends;
+  if (decoder === undefined) throw new Error('no process ended');
+  if (encoder === undefined) return decoder;
+  return decoder.code === 0 || BROKEN_PIPE.test(decoder.stderr.tail) ? encoder : decoder;
 }
 
 /**
- * Watches one child until it has exited and its stdout channel and stderr are
- * closed; rejects (after the group is dead) when a callback threw.
+ * Watches the children until each has exited with its stderr closed and the
+ * PCM channel is closed; rejects (after every group is dead) when a callback
+ * threw. A child that fails on its own takes the others down with it.
  */
-function supervise(child: ChildProcessByStdio<null, null, Readable>, pcm: PcmChannel, options: RunFfmpegOptions,
+function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmChannel, options: RunFfmpegOptions,
   stallTimeoutMs: number): Promise<Supervised> {
   return new Promise((resolve, reject) => {
-    const stderr = new StderrReader(options);
     let ending: Ending | null = null;
     let failure: unknown = null;
+    const ends: ChildEnd[] = children.map(({ stderr }) => ({ code: null, signal: null, killedByUs: false, stderr }));
+    const exited = children.map(() => false);
+    const closed = children.map(() => false);
+    // Every group whose process is still there; one that exited gets its own
+    // sweep below (grandchildren), never a later kill: its id could be reused.
+    const killOthers = (except: number): void => {
+      children.forEach(({ child }, i) => {
+        if (i === except || closed[i]) return;
+        if (!exited[i]) ends[i]!.killedByUs = true;
+        killGroup(child.pid);
+      });
+    };
     const stop = (why: Ending, error?: unknown): void => {
       if (ending === null) [ending, failure] = [why, error];
-      killGroup(child.pid);
+      killOthers(-1);
     };
     // A throwing caller callback ends the run instead of crashing the process
     // from inside a stream event handler.
@@ -220,30 +268,45 @@ function supervise(child: ChildProcessByStdio<null, null, Readable>, pcm: PcmCha
       pcm.reader.once('close', () => resolve());
       pcm.reader.on('error', () => {}); // a reset is an ending like EOF; 'close' follows
     });
-    child.stderr.setEncoding('latin1');
-    child.stderr.on('data', (chunk: string) => {
-      if (ending === null) guarded(() => stderr.push(chunk));
+    const allClosed = children.map(({ child, stderr }, i) => {
+      child.stderr.setEncoding('latin1');
+      child.stderr.on('data', (chunk: string) => {
+        if (ending === null) guarded(() => stderr.push(chunk));
+      });
+      // spawn failure or a failed kill; Node still emits 'close' afterwards.
+      child.on('error', (error) => stop('error', error));
+      child.on('exit', (code) => {
+        exited[i] = true;
+        // Failed on its own: sweep up anything left in its group (right away,
+        // while the group id cannot have been reused), and stop the other
+        // process: an encoder would end a cut stream as if it were whole.
+        if (code !== 0) {
+          killGroup(child.pid);
+          killOthers(i);
+        }
+      });
+      return new Promise<void>((resolve) => {
+        child.on('close', (code, signal) => {
+          closed[i] = true;
+          Object.assign(ends[i]!, { code, signal });
+          resolve();
+        });
+      });
     });
-    // spawn failure or a failed kill; Node still emits 'close' afterwards.
-    child.on('error', (error) => stop('error', error));
-    // ffmpeg failed on its own: sweep up anything left in its group (right
-    // away, while the group id cannot have been reused).
-    child.on('exit', (code) => {
-      if (code !== 0) killGroup(child.pid);
-    });
-    child.on('close', async (code, signal) => {
-      await pcmClosed;
+    void Promise.all([...allClosed, pcmClosed]).then(() => {
       clearTimeout(stallTimer);
       options.signal?.removeEventListener('abort', onAbort);
       try {
-        if (ending === null) stderr.flush();
+        if (ending === null) for (const { stderr } of children) stderr.flush();
       } catch (error) {
         [ending, failure] = ['error', error];
       }
       if (ending === 'error') reject(failure);
-      else resolve({ code, signal, ending, stderr });
+      else resolve({ ends, ending });
     });
-    if (child.pid !== undefined) guarded(() => options.onSpawn?.(child.pid!));
+    for (const { child } of children) {
+      if (child.pid !== undefined) guarded(() => options.onSpawn?.(child.pid!));
+    }
   });
 }
 
@@ -265,32 +328,48 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
       stderrTail: '', declaredDurationSeconds: null, sandbox,
     };
   }
-  const [command, ...argv] = wrapCommand(ffmpegPath, options.args, limits, tools);
+  const spawnOptions = {
+    // Its own process group, so one kill(-pgid) reaches anything it starts.
+    detached: true,
+    // ffmpeg needs no variables; ours hold storage and database secrets,
+    // and http_proxy would silently reroute the input.
+    env: { LC_ALL: 'C' },
+    cwd: options.cwd,
+  };
+  const start = (args: string[], stdio: StdioOptions): Child => {
+    const [command, ...argv] = wrapCommand(ffmpegPath, args, limits, tools);
+    return spawn(command!, argv, { ...spawnOptions, stdio }) as Child;
+  };
   const pcm = await openPcmChannel();
-  let child: ChildProcessByStdio<null, null, Readable>;
+  // The encoder first: the decoder's fd 3 is a copy of our end of its stdin.
+  const encoder = options.encoderArgs ? start(options.encoderArgs, ['pipe', 'ignore', 'pipe']) : null;
+  let decoder: Child;
   try {
-    child = spawn(command!, argv, {
-      // Its own process group, so one kill(-pgid) reaches anything it starts.
-      detached: true,
-      // stdout: a socket read into one reused buffer (media/pcm-socket.ts).
-      stdio: ['ignore', pcm.childEnd, 'pipe'],
-      // ffmpeg needs no variables; ours hold storage and database secrets,
-      // and http_proxy would silently reroute the input.
-      env: { LC_ALL: 'C' },
-      cwd: options.cwd,
-    });
+    // stdout: a socket read into one reused buffer (media/pcm-socket.ts).
+    decoder = start(options.args, ['ignore', pcm.childEnd, 'pipe', ...(encoder?.stdin ? [encoder.stdin] : [])]);
+  } catch (error) {
+    killGroup(encoder?.pid);
+    throw error;
   } finally {
     pcm.releaseChildEnd();
+    // Only the two children may hold the pipe: EOF reaches the encoder when the decoder exits.
+    encoder?.stdin?.destroy();
   }
-  const run = await supervise(child, pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
+  const children = [
+    { child: decoder, stderr: new StderrReader({ onLine: options.onStderrLine, onDeclaredDuration: options.onDeclaredDuration }) },
+    ...(encoder ? [{ child: encoder, stderr: new StderrReader({ onLine: options.onStderrLine }) }] : []),
+  ];
+  const run = await supervise(children, pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
+  const primary = primaryEnd(run.ends);
+  const [decoderEnd, encoderEnd] = run.ends;
   return {
-    exitCode: run.code,
-    signal: run.signal,
+    exitCode: primary.code,
+    signal: primary.signal,
     stalled: run.ending === 'stall',
     aborted: run.ending === 'abort',
-    limitHit: endedByLimit(run),
-    stderrTail: run.stderr.tail,
-    declaredDurationSeconds: run.stderr.declared,
+    limitHit: run.ends.some(endedByLimit),
+    stderrTail: decoderEnd!.stderr.tail + (encoderEnd?.stderr.tail ? `[encoder]\n${encoderEnd.stderr.tail}` : ''),
+    declaredDurationSeconds: decoderEnd!.stderr.declared,
     sandbox,
   };
 }

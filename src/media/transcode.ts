@@ -1,5 +1,5 @@
-import { buildTranscodeArgs } from './ffmpeg-args.js';
 import { rm } from 'node:fs/promises';
+import { buildPipelinedTranscodeArgs, buildTranscodeArgs, type TranscodeArgsOptions } from './ffmpeg-args.js';
 import { type FfmpegLimits, type FfmpegResult, runFfmpeg } from './ffmpeg-runner.js';
 import { writeFaststartM4a } from './m4a-file.js';
 import { M4aPartsWriter, PartUploadError, type PartUpload } from './m4a-parts.js';
@@ -37,6 +37,12 @@ export interface TranscodeRequest {
    * it, or for an output under two parts, the M4A is written to `outputPath`.
    */
   upload?: { partBytes: number; open: () => Promise<PartUpload>; startDelayMs?: number };
+  /**
+   * Decode and encode in two processes joined by a pipe (ffmpeg-args.ts), so
+   * they overlap on two cores: for a worker with a core to spare. Same
+   * decode, same bytes out.
+   */
+  pipelined?: boolean;
 }
 
 export type TranscodeOutcome =
@@ -48,8 +54,9 @@ export type TranscodeOutcome =
   | { kind: 'failed'; ffmpeg: FfmpegResult; samples: number };
 
 /**
- * One ffmpeg process, one decode: the AAC file and the PCM that feeds the
- * peak reducer come from the same decoded signal. Duration is the decoded
+ * One decode (in one ffmpeg process, or a decoder piping into an encoder):
+ * the AAC file and the PCM that feeds the peak reducer come from the same
+ * decoded signal. Duration is the decoded
  * sample count, never a header. A declared duration far over the limit ends
  * it before anything big is decoded or written.
  */
@@ -83,14 +90,12 @@ export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutc
   let following: Promise<void> | undefined;
 
   try {
+    const argsOptions: TranscodeArgsOptions = { inputUrl: r.inputUrl, demuxer: r.demuxer, adtsPath, maxDurationSeconds: r.maxDurationSeconds };
+    const pipeline = r.pipelined ? buildPipelinedTranscodeArgs(argsOptions) : null;
     const exited = runFfmpeg({
       ffmpegPath: r.ffmpegPath,
-      args: buildTranscodeArgs({
-        inputUrl: r.inputUrl,
-        demuxer: r.demuxer,
-        adtsPath,
-        maxDurationSeconds: r.maxDurationSeconds,
-      }),
+      args: pipeline?.decoder ?? buildTranscodeArgs(argsOptions),
+      ...(pipeline ? { encoderArgs: pipeline.encoder } : {}),
       signal: local.signal,
       ...(r.limits ? { limits: r.limits } : {}),
       ...(r.stallTimeoutMs ? { stallTimeoutMs: r.stallTimeoutMs } : {}),

@@ -35,6 +35,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly transcodes = new Counter({
+    name: 'audio_transcodes_total',
+    help: 'Transcodes of finished attempts, by processes: 1, or 2 (decoder piped into encoder, when the worker had nothing else to run)',
+    labelNames: ['processes'] as const,
+    registers: [this.registry],
+  });
+
   readonly outputsStored = new Counter({
     name: 'audio_outputs_stored_total',
     help: 'M4As stored by finished attempts: streamed (multipart, while ffmpeg ran) or whole (after it)',

@@ -27,6 +27,8 @@ export interface Attempt {
   /** pg-boss's signal: expiry or shutdown. */
   signal: AbortSignal;
   log: Logger;
+  /** Decode and encode in two processes (a core to spare: media/transcode.ts). */
+  pipelined?: boolean;
 }
 
 /** Thrown to make pg-boss retry the job with backoff. */
@@ -160,6 +162,7 @@ export class ProcessingService {
       maxDurationSeconds: this.config.maxDurationSeconds,
       signal,
       expectedDurationSeconds,
+      pipelined: a.pipelined ?? false,
       // A long M4A is stored while ffmpeg runs; a short one below, from outputPath.
       upload: { partBytes: FILE_PART_BYTES, open: () => this.storage.openMultipart(output.key, output.headers) },
       onProgress: (decoded, declared) => {

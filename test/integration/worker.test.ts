@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
@@ -29,11 +29,17 @@ async function processFile(t: TestApp, file: string | Buffer, declared = {}): Pr
   return { id, events };
 }
 
-/** M4As the worker streamed to storage while ffmpeg ran (its metric). */
-async function streamedOutputs(t: TestApp): Promise<number> {
+/** A counter of the worker's metrics (0 while it has no sample). */
+async function counter(t: TestApp, series: string): Promise<number> {
   const text = await (await fetch(`${t.app.url}/metrics`)).text();
-  return Number(/^audio_outputs_stored_total\{how="streamed"\} (\d+)/m.exec(text)?.[1] ?? 0);
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
 }
+
+/** M4As the worker streamed to storage while ffmpeg ran. */
+const streamedOutputs = (t: TestApp) => counter(t, 'audio_outputs_stored_total{how="streamed"}');
+/** Transcodes run as one process, or as a decoder piped into an encoder. */
+const transcodes = (t: TestApp, processes: 1 | 2) => counter(t, `audio_transcodes_total{processes="${processes}"}`);
 
 async function bucketHoldsOnly(t: TestApp, id: string, expected: string[]) {
   const keys = (await t.s3.listKeys()).filter((k) => k.includes(id));
@@ -103,6 +109,7 @@ describe('media worker', () => {
     const seconds = 24 * 60;
     const file = await makeAudio(dir, { kind: 'mp3', seconds, fileName: 'long-progress.mp3' });
     const streamedBefore = await streamedOutputs(t);
+    const pipelinedBefore = await transcodes(t, 2);
     const started = Date.now();
     const { id, events } = await processFile(t, file);
     const took = (Date.now() - started) / 1000;
@@ -122,6 +129,8 @@ describe('media worker', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'audio/mp4');
     assert.equal(await streamedOutputs(t), streamedBefore + 1, 'the M4A was not streamed to storage');
+    // Alone on the worker (2 CPUs or more): decoder and encoder ran as two processes.
+    assert.equal(await transcodes(t, 2), pipelinedBefore + (availableParallelism() > 1 ? 1 : 0));
     const out = path.join(dir, 'long-progress.out.m4a');
     await writeFile(out, Buffer.from(await res.arrayBuffer()));
     const info = await inspectM4a(out);
@@ -132,6 +141,22 @@ describe('media worker', () => {
     assert.ok(Math.abs(decoded.samples / 44_100 - seconds) < 0.1, `decodes to ${decoded.samples} samples`);
     await bucketHoldsOnly(t, id, [`audio/${id}.m4a`]);
     assert.deepEqual(await leftoverTmp(t), []);
+  });
+
+  it('runs jobs that overlap as one ffmpeg process each, and the same output either way', async () => {
+    const file = await makeAudio(dir, { kind: 'mp3', seconds: 20, fileName: 'overlap.mp3' });
+    const [singleBefore, pipelinedBefore] = [await transcodes(t, 1), await transcodes(t, 2)];
+    const runs = await Promise.all(Array.from({ length: 4 }, () => processFile(t, file)));
+    const outputs = await Promise.all(runs.map(async ({ events }) => {
+      const done = events.at(-1)!.assetUpdated;
+      assert.equal(done.status, 'DONE', JSON.stringify(done));
+      return Buffer.from(await (await fetch(done.url!)).arrayBuffer());
+    }));
+    const [single, pipelined] = [await transcodes(t, 1) - singleBefore, await transcodes(t, 2) - pipelinedBefore];
+    assert.equal(single + pipelined, 4);
+    assert.ok(single >= 1, `4 jobs on 2 slots: ${single} ran as one process, ${pipelined} as two`);
+    // The M4A of a one-process job is the M4A of a pipelined one, byte for byte (same input, same samples).
+    for (const output of outputs.slice(1)) assert.ok(output.equals(outputs[0]!), 'outputs differ between jobs');
   });
 
   it('exposes Prometheus metrics of the jobs it ran, the queue, sockets and operations', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allowedProtocols, buildTranscodeArgs, needsSeeking } from '../../src/media/ffmpeg-args.js';
+import { allowedProtocols, buildPipelinedTranscodeArgs, buildTranscodeArgs, needsSeeking } from '../../src/media/ffmpeg-args.js';
 
 const URL_HTTP = 'http://127.0.0.1:9000/audio/uploads/abc?X-Amz-Signature=deadbeef';
 const base = { inputUrl: URL_HTTP, demuxer: 'mp3', adtsPath: '/tmp/job-1/out.aac' };
@@ -141,6 +141,43 @@ describe('buildTranscodeArgs', () => {
     assert.throws(() => buildTranscodeArgs({ ...base, adtsPath: 'pipe:1' }), /absolute path/);
     assert.throws(() => buildTranscodeArgs({ ...base, maxDurationSeconds: 0 }), /positive/);
     assert.throws(() => buildTranscodeArgs({ ...base, bitrateKbps: Number.NaN }), /positive/);
+  });
+});
+
+describe('buildPipelinedTranscodeArgs', () => {
+  const one = buildTranscodeArgs({ ...base, maxDurationSeconds: 600 });
+  const { decoder, encoder } = buildPipelinedTranscodeArgs({ ...base, maxDurationSeconds: 600 });
+  const upToGraph = (args: string[]) => args.slice(0, args.indexOf('-filter_complex') + 2);
+
+  it('decodes exactly as the one-process transcode: same input options, same graph', () => {
+    assert.deepEqual(upToGraph(decoder), upToGraph(one));
+    assert.equal(count(decoder, '-i'), 1);
+  });
+
+  it('sends [e] to fd 3 as float PCM and [p] to stdout last, both capped at the limit', () => {
+    const toEncoder = decoder.slice(decoder.indexOf('[e]'), decoder.indexOf('pipe:3') + 1);
+    assert.equal(after(toEncoder, '-c:a'), 'pcm_f32le');
+    assert.deepEqual(toEncoder.slice(-3), ['-f', 'f32le', 'pipe:3']);
+    assert.equal(after(toEncoder, '-t'), '601');
+    assert.deepEqual(decoder.slice(decoder.indexOf('pipe:3') + 1), one.slice(one.indexOf('/tmp/job-1/out.aac') + 1), 'the peaks output is unchanged');
+    assert.ok(!decoder.includes('aac') && !decoder.includes('/tmp/job-1/out.aac'), 'no encoding in the decoder');
+  });
+
+  it('encodes stdin, read as mono float PCM at the output rate, with the one-process AAC settings', () => {
+    const input = encoder.indexOf('-i');
+    assert.equal(encoder[input + 1], 'pipe:0');
+    assert.deepEqual(encoder.slice(input - 6, input), ['-f', 'f32le', '-ar', '44100', '-ac', '1']);
+    assert.equal(count(encoder, '-i'), 1);
+    const aac = (args: string[]) => args.slice(args.indexOf('-c:a', args.indexOf('[e]')), args.indexOf('-c:a', args.indexOf('[e]')) + 10);
+    assert.deepEqual(encoder.slice(encoder.indexOf('-c:a'), encoder.indexOf('-c:a') + 10), aac(one));
+    assert.deepEqual(encoder.slice(-3), ['-f', 'adts', '/tmp/job-1/out.aac']);
+    assert.ok(encoder.includes('-xerror') && encoder.includes('-nostdin'));
+    assert.ok(!encoder.some((arg) => arg.includes('127.0.0.1')), 'the encoder never sees the URL');
+  });
+
+  it('validates like the one-process builder', () => {
+    assert.throws(() => buildPipelinedTranscodeArgs({ ...base, demuxer: 'hls,mp3' }), /demuxer must match/);
+    assert.throws(() => buildPipelinedTranscodeArgs({ ...base, adtsPath: 'pipe:1' }), /absolute path/);
   });
 });
 

@@ -1,15 +1,16 @@
 import assert from 'node:assert/strict';
-import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildTranscodeArgs } from '../../src/media/ffmpeg-args.js';
+import { buildPipelinedTranscodeArgs, buildTranscodeArgs } from '../../src/media/ffmpeg-args.js';
 import { writeFaststartM4a } from '../../src/media/m4a-file.js';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import {
-  parseDurationLine, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
+  parseDurationLine, primaryEnd, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
 } from '../../src/media/ffmpeg-runner.js';
 import { isFaststart, topLevelBoxes } from '../../src/media/mp4-boxes.js';
 import { expectedSamples, makeAudio, sampleSlack, type FixtureSpec } from '../helpers/fixtures.js';
@@ -86,24 +87,30 @@ describe('runFfmpeg', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function transcode(name: string, demuxer: string, extra: Partial<RunFfmpegOptions> = {}) {
-    const output = join(dir, `${name}.out.m4a`);
-    const adts = join(dir, `${name}.out.aac`);
-    const args = buildTranscodeArgs({
-      inputUrl: `${storage.base}/${name}?${SIGNATURE}`, demuxer, adtsPath: adts, maxDurationSeconds: 60,
-    });
+  function transcode(name: string, demuxer: string, extra: Partial<RunFfmpegOptions> = {}, pipelined = false) {
+    const stem = join(dir, `${name.replace('/', '-')}${pipelined ? '.piped' : ''}`);
+    const output = `${stem}.out.m4a`;
+    const adts = `${stem}.out.aac`;
+    const argsOptions = { inputUrl: `${storage.base}/${name}?${SIGNATURE}`, demuxer, adtsPath: adts, maxDurationSeconds: 60 };
+    const pipeline = pipelined ? buildPipelinedTranscodeArgs(argsOptions) : null;
     let bytes = 0;
+    const pcm = createHash('sha256');
     const events: string[] = [];
     const run = runFfmpeg({
       ffmpegPath: ffmpeg,
-      args,
-      onPcm: (chunk) => { bytes += chunk.length; if (events.at(-1) !== 'pcm') events.push('pcm'); },
+      args: pipeline?.decoder ?? buildTranscodeArgs(argsOptions),
+      ...(pipeline ? { encoderArgs: pipeline.encoder } : {}),
+      onPcm: (chunk) => {
+        bytes += chunk.length;
+        pcm.update(chunk);
+        if (events.at(-1) !== 'pcm') events.push('pcm');
+      },
       onDeclaredDuration: () => events.push('declared'),
       ...extra,
     });
     // The worker's next step (media/transcode.ts): ADTS + decoded count -> faststart M4A.
     const mux = () => writeFaststartM4a({ adtsPath: adts, outputPath: output, durationSamples: bytes / 2, sampleRate: 44_100 });
-    return { run, output, mux, events, samples: () => bytes / 2 };
+    return { run, output, adts, mux, events, samples: () => bytes / 2, pcmHash: () => pcm.digest('hex') };
   }
 
   it('transcodes an M4A with moov at the end (read with Range) into faststart AAC-LC mono 44.1 kHz', async () => {
@@ -203,6 +210,84 @@ describe('runFfmpeg', () => {
     assert.deepEqual(await liveMembers(pid), []);
   });
 
+  describe('pipelined (decoder | encoder)', () => {
+    const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex');
+
+    for (const [name, demuxer] of [['mp3-cover.mp3', 'mp3'], ['wav.wav', 'wav'], ['m4a-moov-end.m4a', 'mov']] as const) {
+      it(`writes the same AAC and the same PCM as one process (${demuxer})`, async () => {
+        const one = transcode(name, demuxer);
+        const two = transcode(name, demuxer, {}, true);
+        const [a, b] = await Promise.all([one.run, two.run]);
+        assert.equal(a.exitCode, 0, a.stderrTail);
+        assert.equal(b.exitCode, 0, b.stderrTail);
+        assert.deepEqual([b.stalled, b.aborted, b.limitHit], [false, false, false]);
+        assert.equal(b.declaredDurationSeconds, a.declaredDurationSeconds);
+        assert.ok(one.samples() > 0);
+        assert.equal(two.samples(), one.samples());
+        assert.equal(two.pcmHash(), one.pcmHash());
+        assert.ok((await stat(two.adts)).size > 1000);
+        assert.equal(await sha256(two.adts), await sha256(one.adts), 'ADTS byte for byte');
+      });
+    }
+
+    it('kills both process groups on abort and settles only when both are gone', async () => {
+      const controller = new AbortController();
+      const pids: number[] = [];
+      const job = transcode('wav.wav', 'wav', {
+        signal: controller.signal,
+        onSpawn: (p) => { pids.push(p); },
+        onPcm: () => controller.abort(),
+      }, true);
+      const result = await job.run;
+      assert.equal(result.aborted, true);
+      assert.equal(result.signal, 'SIGKILL');
+      assert.equal(result.limitHit, false);
+      assert.equal(new Set(pids).size, 2, `two processes: ${pids}`);
+      for (const pid of pids) assert.deepEqual(await liveMembers(pid), []);
+    });
+
+    it('fails the run when the encoder dies, and stops the decoder', async () => {
+      const pids: number[] = [];
+      let killed = false;
+      const job = transcode('wav.wav', 'wav', {
+        onSpawn: (p) => { pids.push(p); },
+        onPcm: () => {
+          if (killed) return;
+          killed = true;
+          process.kill(pids[1]!, 'SIGKILL'); // the encoder, as the OOM killer would
+        },
+      }, true);
+      const result = await job.run;
+      // The encoder's ending is the cause, not the decoder's broken pipe.
+      assert.equal(result.signal, 'SIGKILL', result.stderrTail);
+      assert.equal(result.exitCode, null);
+      assert.equal(result.limitHit, true, 'a SIGKILL we did not send counts as a limit (retried)');
+      assert.ok(job.samples() < 30 * 44_100, 'the decoder did not run to the end');
+      for (const pid of pids) assert.deepEqual(await liveMembers(pid), []);
+    });
+
+    it('reports the decoder\'s own failure, not the encoder it stopped', async () => {
+      const cut = join(dir, 'cut.m4a');
+      await writeFile(cut, await readFile(join(dir, 'm4a-moov-end.m4a')));
+      await truncate(cut, 20_000); // the moov at the end is gone
+      const pids: number[] = [];
+      const result = await transcode('cut.m4a', 'mov', { onSpawn: (p) => { pids.push(p); } }, true).run;
+      assert.equal(result.exitCode, 1, result.stderrTail);
+      assert.equal(result.signal, null);
+      assert.equal(result.limitHit, false);
+      assert.match(result.stderrTail, /moov atom not found/);
+      for (const pid of pids) assert.deepEqual(await liveMembers(pid), []);
+    });
+
+    it('stalls and kills both when storage sends headers and then nothing', async () => {
+      const pids: number[] = [];
+      const result = await transcode('hang/b.mp3', 'mp3', { stallTimeoutMs: 500, onSpawn: (p) => { pids.push(p); } }, true).run;
+      assert.equal(result.stalled, true);
+      assert.equal(pids.length, 2);
+      for (const pid of pids) assert.deepEqual(await liveMembers(pid), []);
+    });
+  });
+
   it('flags an ffmpeg stopped by its CPU limit', async () => {
     const args = ['-hide_banner', '-nostdin', '-f', 'lavfi', '-i', 'sine=duration=100000',
       '-af', 'volume=0.5', '-f', 's16le', 'pipe:1'];
@@ -251,6 +336,25 @@ describe('parseDurationLine', () => {
     assert.equal(parseDurationLine('size= 25kB time=00:00:03.01 bitrate= 68.4kbits/s'), null);
     assert.equal(parseDurationLine('    title           : Duration: 00:10:00.00, fake'), null);
     assert.equal(parseDurationLine(''), null);
+  });
+});
+
+describe('primaryEnd', () => {
+  const end = (name: string, code: number | null, tail = '') => ({ name, code, stderr: { tail } });
+  it('is the only process of a one-process run', () => {
+    assert.equal(primaryEnd([end('one', 1)]).name, 'one');
+  });
+
+  it('is the decoder when it failed on its own, whatever it did to the encoder', () => {
+    assert.equal(primaryEnd([end('decoder', 1, 'moov atom not found'), end('encoder', null)]).name, 'decoder');
+    assert.equal(primaryEnd([end('decoder', null), end('encoder', null)]).name, 'decoder');
+  });
+
+  it('is the encoder when the decoder ended cleanly or only lost its pipe', () => {
+    assert.equal(primaryEnd([end('decoder', 0), end('encoder', 0)]).name, 'encoder');
+    assert.equal(primaryEnd([end('decoder', 0), end('encoder', 1)]).name, 'encoder');
+    const brokenPipe = 'av_interleaved_write_frame(): Broken pipe\nError writing trailer of pipe:3: Broken pipe';
+    assert.equal(primaryEnd([end('decoder', 1, brokenPipe), end('encoder', null)]).name, 'encoder');
   });
 });
 
