@@ -119,6 +119,19 @@ export class AssetRepository {
     return created!;
   }
 
+  /**
+   * AWAITING_UPLOAD -> QUEUED inside the caller's transaction (with the job's
+   * insert): the row as this move left it, or null when it had moved already.
+   */
+  async queueOn(client: pg.PoolClient, id: string): Promise<AudioAssetEntity | null> {
+    const { rows } = await client.query<AssetRow>({
+      name: 'asset_queue',
+      text: `update audio_asset set status = $2 where id = $1 and status = $3 returning ${COLUMNS}`,
+      values: [id, AssetStatus.QUEUED, AssetStatus.AWAITING_UPLOAD],
+    });
+    return rows[0] ? toEntity(rows[0]) : null;
+  }
+
   findById(id: string): Promise<AudioAssetEntity | null> {
     return this.one('asset_by_id', `select ${COLUMNS} from audio_asset where id = $1`, [id]);
   }

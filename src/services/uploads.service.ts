@@ -121,18 +121,18 @@ export class UploadsService {
       return failed ?? (await this.current(id));
     }
 
-    await inTransaction(this.pool, async (client) => {
-      const moved = await client.query(`update audio_asset set status = $2 where id = $1 and status = $3 returning id`, [
-        id,
-        AssetStatus.QUEUED,
-        AssetStatus.AWAITING_UPLOAD,
-      ]);
-      if (moved.rowCount) {
+    const queued = await inTransaction(this.pool, async (client) => {
+      const moved = await this.assets.queueOn(client, id);
+      if (moved) {
         const data: ProcessAudioData = { assetId: id };
         await this.boss.send(PROCESS_AUDIO_QUEUE, data, { db: bossDb(client) });
       }
+      return moved;
     });
-    return this.current(id);
+    // The asset as this call queued it: a worker woken by the job's NOTIFY
+    // may have moved it on already (its events say so), and the answer must
+    // not depend on that race. A racing call that queued nothing returns it as it is.
+    return queued ?? this.current(id);
   }
 
   /**
