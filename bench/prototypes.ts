@@ -23,8 +23,15 @@ export interface Prototype {
 // Both earlier prototypes were applied to src/ (BENCHMARKS.md findings):
 // `pickup` (each worker slot wakes itself after a job: src/jobs/worker.ts) and
 // `apollo-signals` (stopOnTerminationSignals: false: src/server/http.ts).
-// Add the next one here as { description, patches }.
-export const PROTOTYPES: Record<string, Prototype> = {};
+// Add the next one here as { description, patches }; one may also undo a
+// change, to measure its "before" in the same session.
+export const PROTOTYPES: Record<string, Prototype> = {
+  // The "before" of pipelining (bench/findings.md §10): measured beside the real thing.
+  'one-process': {
+    description: 'every job runs as one ffmpeg process, as before pipelining (a job alone on its worker is not split into decoder | encoder)',
+    patches: [{ file: 'src/jobs/worker.js', find: 'const pipelineWhenAlone = availableParallelism() > 1;', replace: 'const pipelineWhenAlone = false;' }],
+  },
+};
 
 /** Builds the prototype's copy of the service; returns the path of its main.js. */
 export async function buildPrototype(names: string[]): Promise<{ mainJs: string; description: string }> {

@@ -192,6 +192,17 @@ export async function podcastSection(ctx: BenchContext, opts: { breakdown: boole
 
 const processes = (s: ServiceRun): string => (s.ffmpegProcesses === null ? '' : ` (${s.ffmpegProcesses})`);
 
+/** What the worker ran, from the ffmpeg processes each job started. */
+function shapeOf(svc: ServiceRun[]): string {
+  if (svc.length > 0 && svc.every((s) => s.ffmpegProcesses === 2)) {
+    return 'Each job here is alone on its worker, so it ran as two piped ffmpeg processes (the decoder, and the AAC encoder ' +
+      'on the other CPU; README, "A job alone gets two cores"): the wall-time gain is a second core, and "worker ffmpeg CPU" ' +
+      'is both processes.';
+  }
+  if (svc.every((s) => s.ffmpegProcesses === 1)) return 'Each job ran as one ffmpeg process.';
+  return `ffmpeg processes per job: ${svc.map((s) => s.ffmpegProcesses ?? '?').join(', ')}.`;
+}
+
 function report(
   ctx: BenchContext,
   seconds: number,
@@ -229,9 +240,7 @@ function report(
     `(\`--role worker\`, default concurrency). The headline ratio is the ratio of the medians; the median of the per-pair ` +
     `ratios is ${ratio(pairedRatio)}.\n\n` +
     table(['run', 'bare ffmpeg (wall)', 'service PROCESSING→DONE', 'ratio', 'bare ffmpeg CPU', 'worker ffmpeg CPU', 'worker node CPU'], podcastRows) +
-    '\n\nEach job here is alone on its worker, so it runs as two piped ffmpeg processes (the decoder, and the AAC encoder ' +
-    'on the other CPU; README, "A job alone gets two cores"): the wall-time gain is a second core, and "worker ffmpeg CPU" ' +
-    'is both processes. The worker runs ffmpeg under `nice -n 10` (src/media/ffmpeg-runner.ts RUNNER_DEFAULTS). On a ' +
+    `\n\n${shapeOf(svc)} The worker runs ffmpeg under \`nice -n 10\` (src/media/ffmpeg-runner.ts RUNNER_DEFAULTS). On a ` +
     'machine with idle cores, as here, niceness changes nothing: it only matters when other processes compete for the CPU.';
   if (variants.length) {
     const rows = [...variants.map((v) => [v.name, sec(v.wallMs), sec(v.bareMs), ratio(v.wallMs / v.bareMs)]),

@@ -18,6 +18,14 @@ interface ServiceRun {
   cpu: CpuSplit;
   failed: number;
   unfinished: number;
+  /** Jobs the worker ran as decoder | encoder (it had nothing else running when they started). */
+  pipelined: number;
+}
+
+/** The worker's count of transcodes run as two processes (its /metrics). */
+async function pipelinedTranscodes(workerUrl: string): Promise<number> {
+  const text = await (await fetch(`${workerUrl}/metrics`)).text();
+  return Number(/^audio_transcodes_total\{processes="2"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 
 interface CpuSplit {
@@ -65,6 +73,7 @@ export async function throughputSection(ctx: BenchContext): Promise<SectionResul
         user: i % users,
       }));
       ctx.log(`throughput run ${r + 1}/${ctx.runs}: completing ${count} at once`);
+      const pipelinedBefore = await pipelinedTranscodes(worker.url);
       const before = snapshot();
       const started = nowMs();
       await Promise.all(uploaded.map((u) => complete(ctx.api.url, tokens[u.user]!, u.id)));
@@ -77,7 +86,9 @@ export async function throughputSection(ctx: BenchContext): Promise<SectionResul
         ctx.log(`throughput run ${r + 1}: ${unfinished} note(s) not done after ${deadlineMs / 1000} s; dropping their queued jobs`);
         await ctx.cluster.query(`delete from pgboss.job where name = 'process-audio' and state = 'created'`);
       }
-      service.push({ ms: finished - started, done: got.length, cpu: diff(before, snapshot()), failed: got.filter((e) => e.status !== 'DONE').length, unfinished });
+      const cpu = diff(before, snapshot());
+      const pipelined = (await pipelinedTranscodes(worker.url)) - pipelinedBefore;
+      service.push({ ms: finished - started, done: got.length, cpu, failed: got.filter((e) => e.status !== 'DONE').length, unfinished, pipelined });
     };
     const runBare = async (r: number) => {
       ctx.log(`throughput run ${r + 1}/${ctx.runs}: bare ffmpeg loop, ${parallelism} at a time`);
@@ -137,7 +148,9 @@ function report(ctx: BenchContext, count: number, parallelism: number, service: 
     `completed at once; time = first completeAudioUpload sent to the last DONE received. One worker process, default ` +
     `concurrency (${parallelism} = CPUs). Baseline = the bare transcode command of each same local file, ${parallelism} at a ` +
     `time, spawned by a plain loop in the bench. Runs alternate. A run is cut off after ${sec(deadlineMs, 0)} (its rate is then ` +
-    `what finished over that time). ${failed} note(s) failed, ${unfinished} unfinished at the limit.\n\n` +
+    `what finished over that time). ${failed} note(s) failed, ${unfinished} unfinished at the limit. Jobs that found the ` +
+    `worker running nothing else, so ran as decoder | encoder (README, "A job alone gets two cores"): ` +
+    `${service.map((s) => s.pipelined).join(', ')} of ${count} per run.\n\n` +
     table(['run', 'bare loop', 'bare rate', 'service', 'service rate', 'ratio'], rows) +
     `\n\nCPU per note (median over runs; ffmpeg's from the worker's reaped-children time, the rest from /proc/<pid>/stat, the ` +
     `machine's from /proc/stat):\n\n` +

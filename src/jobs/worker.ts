@@ -63,7 +63,7 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
 
   // A job that starts while this worker runs nothing else gets the idle core
   // too: its decode and AAC encode run as two piped processes (a 2-hour MP3
-  // in ~0.9x the time of one process, the same bytes out; bench/findings.md).
+  // in ~0.86x the time of one process, the same bytes out; bench/findings.md §10).
   // Under load every core already has a job, and a second process per job
   // would only cost CPU (a second ffmpeg start for each voice note).
   const pipelineWhenAlone = availableParallelism() > 1;
