@@ -232,8 +232,9 @@ function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmC
     const ends: ChildEnd[] = children.map(({ stderr }) => ({ code: null, signal: null, killedByUs: false, stderr }));
     const exited = children.map(() => false);
     const closed = children.map(() => false);
-    // Every group whose process is still there; one that exited gets its own
-    // sweep below (grandchildren), never a later kill: its id could be reused.
+    // Every group whose child has not closed yet (one that exited may still
+    // have grandchildren holding its pipes); a closed one is never killed
+    // again: its id could have been reused.
     const killOthers = (except: number): void => {
       children.forEach(({ child }, i) => {
         if (i === except || closed[i]) return;
