@@ -10,8 +10,9 @@ import { buildPipelinedTranscodeArgs, buildTranscodeArgs } from '../../src/media
 import { writeFaststartM4a } from '../../src/media/m4a-file.js';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import {
-  parseDurationLine, primaryEnd, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
+  primaryEnd, runFfmpeg, wrapCommand, type RunFfmpegOptions,
 } from '../../src/media/ffmpeg-runner.js';
+import { parseDurationLine, redactUrls } from '../../src/media/ffmpeg-stderr.js';
 import { isFaststart, topLevelBoxes } from '../../src/media/mp4-boxes.js';
 import { expectedSamples, makeAudio, sampleSlack, type FixtureSpec } from '../helpers/fixtures.js';
 import { inspectM4a } from '../helpers/inspect-audio.js';
