@@ -56,9 +56,9 @@ export type TranscodeOutcome =
 /**
  * One decode (in one ffmpeg process, or a decoder piping into an encoder):
  * the AAC file and the PCM that feeds the peak reducer come from the same
- * decoded signal. Duration is the decoded
- * sample count, never a header. A declared duration far over the limit ends
- * it before anything big is decoded or written.
+ * decoded signal. Duration is the decoded sample count, never a header. A
+ * declared duration far over the limit ends it before anything big is
+ * decoded or written.
  */
 export async function transcodeAudio(r: TranscodeRequest): Promise<TranscodeOutcome> {
   const refusal = (seconds: number) =>
