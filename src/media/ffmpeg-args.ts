@@ -157,15 +157,23 @@ function prepare(options: TranscodeArgsOptions): Prepared {
   };
 }
 
-function globalArgs(o: Resolved): string[] {
+/**
+ * A process reading the input logs at `info`: that still prints the input's
+ * `Duration:` line, which the runner parses so an obviously too long file is
+ * refused before it is decoded. The encoder of a pipeline has none to print.
+ */
+function globalArgs(o: Resolved, logLevel: 'info' | 'error' = 'info'): string[] {
   return [
     '-hide_banner', '-nostdin', '-nostats',
-    // info still prints the input's `Duration:` line, which the runner parses
-    // so an obviously too long file is refused before it is decoded.
-    '-loglevel', 'info',
+    '-loglevel', logLevel,
     ...(o.exitOnError ? ['-xerror'] : []),
     '-y',
   ];
+}
+
+/** An output of one graph pad, without the input's metadata or chapters. */
+function mapArgs(pad: '[e]' | '[p]'): string[] {
+  return ['-map', pad, '-map_metadata', '-1', '-map_chapters', '-1'];
 }
 
 /** The input, the one decode, then downmix and resample once and split: [e] for the AAC, [p] for the peaks. */
@@ -202,8 +210,7 @@ function adtsOutputArgs({ o }: Prepared): string[] {
 /** Output [p]: PCM for the peak reducer on stdout (pipe:1). */
 function peaksOutputArgs({ rate, limit }: Prepared): string[] {
   return [
-    '-map', '[p]',
-    '-map_metadata', '-1', '-map_chapters', '-1',
+    ...mapArgs('[p]'),
     '-c:a', 'pcm_s16le', '-ac', '1', '-ar', rate,
     ...limit,
     // `-flush_packets 0` lets the raw muxer fill its buffer instead of one
@@ -220,8 +227,7 @@ export function buildTranscodeArgs(options: TranscodeArgsOptions): string[] {
     ...globalArgs(p.o),
     ...decodeArgs(p),
     // Output 1: the AAC frames as ADTS.
-    '-map', '[e]',
-    '-map_metadata', '-1', '-map_chapters', '-1',
+    ...mapArgs('[e]'),
     ...aacArgs(p), ...p.limit, ...adtsOutputArgs(p),
     // Output 2, always last.
     ...peaksOutputArgs(p),
@@ -243,8 +249,7 @@ export function buildPipelinedTranscodeArgs(options: TranscodeArgsOptions): { de
   const decoder = [
     ...globalArgs(p.o),
     ...decodeArgs(p),
-    '-map', '[e]',
-    '-map_metadata', '-1', '-map_chapters', '-1',
+    ...mapArgs('[e]'),
     '-c:a', `pcm_${PIPE_FORMAT}`,
     ...p.limit,
     '-flush_packets', '0',
@@ -252,9 +257,7 @@ export function buildPipelinedTranscodeArgs(options: TranscodeArgsOptions): { de
     ...peaksOutputArgs(p),
   ];
   const encoder = [
-    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error',
-    ...(p.o.exitOnError ? ['-xerror'] : []),
-    '-y',
+    ...globalArgs(p.o, 'error'),
     // A raw stream: nothing to probe, nothing a file could choose.
     '-f', PIPE_FORMAT, '-ar', p.rate, '-ac', '1', '-i', 'pipe:0',
     '-map_metadata', '-1',
