@@ -1,4 +1,5 @@
 import { type AssetView, assetFromEventPayload, deletedAssetIdFromPayload } from '../domain/asset.js';
+import { AssetStatus } from '../domain/asset-status.js';
 import { AsyncQueue } from './async-queue.js';
 import { PgListener } from './pg-listener.js';
 
@@ -25,6 +26,15 @@ export interface AssetEventsOptions {
   /** Events one subscriber may have waiting before it is ended. */
   maxBacklog?: number;
   observer?: AssetChangeObserver;
+}
+
+/**
+ * A subscriber of one asset follows its processing: its first event is
+ * QUEUED (contract), so changes made while the upload is still awaited
+ * (renewed URLs, recorded parts) are not sent to it.
+ */
+function forOneAssetSubscriber(asset: AssetView): boolean {
+  return asset.status !== AssetStatus.AWAITING_UPLOAD;
 }
 
 /**
@@ -65,7 +75,8 @@ export class AssetEvents {
     }
     this.o.observer?.changed(asset);
     for (const s of this.byOwner.get(asset.ownerId) ?? []) {
-      if (s.assetId === null || s.assetId === asset.id) s.queue.push(asset);
+      if (s.assetId === null) s.queue.push(asset);
+      else if (s.assetId === asset.id && forOneAssetSubscriber(asset)) s.queue.push(asset);
     }
   }
 

@@ -5,7 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pg from 'pg';
-import { COMPLETE, PREPARE, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { COMPLETE, PREPARE, collect, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 
 const PREPARE_INPUT = { filename: 'note.mp3', size: 1000, contentType: 'audio/mpeg' };
 
@@ -129,6 +129,25 @@ describe('GraphQL API (api role: nothing consumes the queue)', () => {
         const c = await t.gql(COMPLETE, { id });
         assert.equal(c.errors?.[0]?.extensions?.code, 'NOT_FOUND');
       }
+    });
+  });
+
+  describe('assetUpdated(id)', () => {
+    it('never sends AWAITING_UPLOAD to a subscriber of one asset: its first event is QUEUED, even after renewed URLs', async () => {
+      const token = await t.token();
+      const id = await prepareAndPut(t, Buffer.alloc(1000, 1), {}, token);
+      const ws = t.ws(token);
+      const all = collect<{ assetUpdated: { status: string } }>(ws, `subscription { assetUpdated { id status } }`, {}, (e) => e.assetUpdated.status === 'QUEUED');
+      const one = collect<{ assetUpdated: { status: string } }>(ws, `subscription($id: ID) { assetUpdated(id: $id) { status } }`, { id }, (e) => e.assetUpdated.status === 'QUEUED');
+      await Promise.all([all.ready, one.ready]);
+      // A renewal is a committed change of the row while it still awaits its file.
+      const renewed = await t.gql(`mutation($id: ID!) { renewUploadUrls(id: $id) { expiresAt } }`, { id }, token);
+      assert.equal(renewed.errors, undefined, JSON.stringify(renewed.errors));
+      await t.gql(COMPLETE, { id }, token);
+      // The owner-wide subscriber saw the renewal: proof that the event was published.
+      assert.deepEqual((await all.done).map((e) => e.assetUpdated.status), ['AWAITING_UPLOAD', 'QUEUED']);
+      assert.deepEqual((await one.done).map((e) => e.assetUpdated.status), ['QUEUED']);
+      await ws.dispose();
     });
   });
 
