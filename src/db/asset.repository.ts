@@ -13,19 +13,23 @@ export interface NewAsset {
   contentType: string;
   uploadExpiresAt: Date;
   multipartUploadId?: string | null;
+  loudnessTarget?: number | null;
+  renditionsRequested?: string[];
 }
 
 export type AssetPatch = Partial<
   Pick<
     AudioAssetEntity,
-    'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt'
+    | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt'
+    | 'loudnessIntegrated' | 'loudnessRange' | 'loudnessTruePeak' | 'renditionSizes'
   >
 >;
 
 /** Every column but the envelope (loaded only for waveforms). */
 const COLUMNS =
   'id, owner_id, status, filename, size, content_type, detected_type, progress, duration_seconds, ' +
-  'error_code, error_message, version, multipart_upload_id, upload_expires_at, created_at, updated_at';
+  'error_code, error_message, version, multipart_upload_id, upload_expires_at, created_at, updated_at, ' +
+  'loudness_integrated, loudness_range, loudness_true_peak, loudness_target, renditions_requested, rendition_sizes';
 
 /** The columns a patch may set, by entity property. */
 const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
@@ -36,6 +40,10 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   errorCode: 'error_code',
   errorMessage: 'error_message',
   uploadExpiresAt: 'upload_expires_at',
+  loudnessIntegrated: 'loudness_integrated',
+  loudnessRange: 'loudness_range',
+  loudnessTruePeak: 'loudness_true_peak',
+  renditionSizes: 'rendition_sizes',
 };
 
 interface AssetRow {
@@ -55,6 +63,12 @@ interface AssetRow {
   upload_expires_at: Date;
   created_at: Date;
   updated_at: Date;
+  loudness_integrated: number | null;
+  loudness_range: number | null;
+  loudness_true_peak: number | null;
+  loudness_target: number | null;
+  renditions_requested: string[];
+  rendition_sizes: Record<string, number>;
 }
 
 /**
@@ -81,6 +95,12 @@ function toEntity(r: AssetRow): AudioAssetEntity {
     uploadExpiresAt: r.upload_expires_at,
     createdAt: r.created_at,
     updatedAt: r.updated_at,
+    loudnessIntegrated: r.loudness_integrated,
+    loudnessRange: r.loudness_range,
+    loudnessTruePeak: r.loudness_true_peak,
+    loudnessTarget: r.loudness_target,
+    renditionsRequested: r.renditions_requested,
+    renditionSizes: r.rendition_sizes,
   } satisfies Omit<AudioAssetEntity, typeof OptionalProps>;
   return asset as AudioAssetEntity;
 }
@@ -112,9 +132,13 @@ export class AssetRepository {
   async create(fields: NewAsset): Promise<AudioAssetEntity> {
     const created = await this.one(
       'asset_create',
-      `insert into audio_asset (id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id)
-       values ($1, $2, $3, $4, $5, $6, $7) returning ${COLUMNS}`,
-      [fields.id, fields.ownerId, fields.filename, fields.size, fields.contentType, fields.uploadExpiresAt, fields.multipartUploadId ?? null],
+      `insert into audio_asset (id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id,
+         loudness_target, renditions_requested)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
+      [
+        fields.id, fields.ownerId, fields.filename, fields.size, fields.contentType, fields.uploadExpiresAt,
+        fields.multipartUploadId ?? null, fields.loudnessTarget ?? null, fields.renditionsRequested ?? [],
+      ],
     );
     return created!;
   }

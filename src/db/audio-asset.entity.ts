@@ -20,6 +20,12 @@ export class AudioAssetEntity {
     | 'errorMessage'
     | 'version'
     | 'multipartUploadId'
+    | 'loudnessIntegrated'
+    | 'loudnessRange'
+    | 'loudnessTruePeak'
+    | 'loudnessTarget'
+    | 'renditionsRequested'
+    | 'renditionSizes'
     | 'createdAt'
     | 'updatedAt';
 
@@ -66,6 +72,28 @@ export class AudioAssetEntity {
 
   @Property({ type: 'text', nullable: true })
   multipartUploadId: string | null = null;
+
+  /** Measured loudness (src/analysis/loudness.ts); null for silence and for assets processed before it. */
+  @Property({ type: 'double', nullable: true })
+  loudnessIntegrated: number | null = null;
+
+  @Property({ type: 'double', nullable: true })
+  loudnessRange: number | null = null;
+
+  @Property({ type: 'double', nullable: true })
+  loudnessTruePeak: number | null = null;
+
+  /** prepareAudioUpload's loudnessTarget, LUFS. */
+  @Property({ type: 'double', nullable: true })
+  loudnessTarget: number | null = null;
+
+  /** prepareAudioUpload's renditions (RenditionFormat values). */
+  @Property({ type: 'text[]' })
+  renditionsRequested: string[] = [];
+
+  /** Bytes of each rendition made, by RenditionFormat. */
+  @Property({ type: 'json' })
+  renditionSizes: Record<string, number> = {};
 
   /** When the presigned upload URL(s) stop working. */
   @Property({ type: 'timestamptz' })

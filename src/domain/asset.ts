@@ -19,6 +19,12 @@ export interface AssetView {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /** Measured loudness (all three set, or all null); absent where a view predates it. */
+  loudnessIntegrated?: number | null;
+  loudnessRange?: number | null;
+  loudnessTruePeak?: number | null;
+  /** Bytes of each rendition made, by RenditionFormat. */
+  renditionSizes?: Record<string, number>;
 }
 
 /** The row as the `asset_events` trigger sends it (to_jsonb of the row: snake_case). */
@@ -44,7 +50,16 @@ export function assetFromEventPayload(payload: string): AssetView {
     version: Number(r['version']),
     createdAt: new Date(str('created_at')),
     updatedAt: new Date(str('updated_at')),
+    loudnessIntegrated: numOrNull('loudness_integrated'),
+    loudnessRange: numOrNull('loudness_range'),
+    loudnessTruePeak: numOrNull('loudness_true_peak'),
+    renditionSizes: sizesOf(r['rendition_sizes']),
   };
+}
+
+function sizesOf(v: unknown): Record<string, number> {
+  if (!v || typeof v !== 'object') return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, number] => typeof e[1] === 'number'));
 }
 
 /** The id in an `asset_deleted` payload (`{ id, owner_id }`), or null when it holds none. */

@@ -1,5 +1,6 @@
-import { Field, ID, InputType, Int, ObjectType } from 'type-graphql';
+import { Field, Float, ID, InputType, Int, ObjectType } from 'type-graphql';
 import { AudioAssetType } from './asset.type.js';
+import { RenditionFormat } from './loudness.type.js';
 
 @ObjectType()
 export class HttpHeader {
@@ -56,6 +57,15 @@ export class PrepareAudioUploadInput {
 
   @Field(() => String, { description: 'Declared MIME type, e.g. audio/mpeg. Must be an audio type.' })
   contentType!: string;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Normalise the output to this integrated loudness in LUFS (-40 to -5; -16 is the podcast norm), its true peak kept at or below -1 dBTP. Null keeps the loudness as it is.',
+  })
+  loudnessTarget?: number | null;
+
+  @Field(() => [RenditionFormat], { nullable: true, defaultValue: [], description: 'Further encodings to make besides the AAC M4A, from the same decode.' })
+  renditions?: RenditionFormat[] | null;
 }
 
 @InputType()

@@ -5,10 +5,18 @@ import { AssetStatus } from '../domain/asset-status.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { validateBars } from '../domain/upload-policy.js';
 import { decodeEnvelope, waveformBars } from '../media/peaks.js';
-import { outputKey, uploadKey } from '../storage/keys.js';
+import { RenditionFormat } from '../domain/processing-options.js';
+import { opusHeaders, opusKey, outputKey, uploadKey } from '../storage/keys.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
 import { TerminalAssetCache } from './terminal-asset-cache.js';
+
+export interface RenditionView {
+  format: RenditionFormat;
+  url: string;
+  size: number;
+  mimeType: string;
+}
 
 export interface AssetPage {
   nodes: AudioAssetEntity[];
@@ -18,6 +26,7 @@ export interface AssetPage {
 /** Reading and deleting a viewer's assets, and what a DONE asset resolves to. */
 export class AssetsService {
   private readonly playbackUrls: PlaybackUrls;
+  private readonly opusUrls: PlaybackUrls;
 
   /**
    * `finalAssets`: DONE/FAILED rows kept in this process; the caller feeds it
@@ -31,6 +40,7 @@ export class AssetsService {
     private readonly finalAssets: TerminalAssetCache = new TerminalAssetCache(),
   ) {
     this.playbackUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds);
+    this.opusUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds, {}, { key: opusKey, headers: opusHeaders });
   }
 
   /** The viewer's asset; a DONE or FAILED one usually from memory (see TerminalAssetCache). */
@@ -57,11 +67,12 @@ export class AssetsService {
     // This node answers from the database from now on, before its LISTEN hears of it.
     this.finalAssets.deleted(deleted.id);
     this.playbackUrls.forget(deleted.id);
+    this.opusUrls.forget(deleted.id);
     // A worker running this asset hears the deletion (asset_deleted) and stops;
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
     if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
-    await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id))]);
+    await Promise.all([uploadKey(id), outputKey(id), opusKey(id)].map((key) => this.storage.delete(key)));
     return true;
   }
 
@@ -80,5 +91,14 @@ export class AssetsService {
     if (asset.status !== AssetStatus.DONE) return null;
     const stored = await this.assets.loadEnvelope(asset.id);
     return stored ? waveformBars(decodeEnvelope(stored), bars) : null;
+  }
+
+  /** The renditions made for a DONE asset, each with a presigned GET like `url`'s. */
+  async renditions(asset: AssetView): Promise<RenditionView[]> {
+    if (asset.status !== AssetStatus.DONE) return [];
+    const size = asset.renditionSizes?.[RenditionFormat.OPUS_OGG];
+    if (size === undefined) return [];
+    const url = await this.opusUrls.url(asset.id);
+    return [{ format: RenditionFormat.OPUS_OGG, url, size, mimeType: opusHeaders(asset.id).contentType }];
   }
 }

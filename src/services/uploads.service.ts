@@ -8,6 +8,7 @@ import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/ass
 import { ApiError, badInput, notFound } from '../domain/errors.js';
 import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
+import { parseProcessingOptions } from '../domain/processing-options.js';
 import { PROCESS_AUDIO_QUEUE, type ProcessAudioData } from '../jobs/queue.js';
 import { uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
@@ -39,8 +40,12 @@ export class UploadsService {
     private readonly config: UploadsConfig,
   ) {}
 
-  async prepare(ownerId: string, input: UploadRequest): Promise<PreparedUploadResult> {
+  async prepare(
+    ownerId: string,
+    input: UploadRequest & { loudnessTarget?: number | null; renditions?: readonly string[] | null },
+  ): Promise<PreparedUploadResult> {
     validateUploadRequest(input, this.config.maxUploadBytes);
+    const options = parseProcessingOptions(input);
     const id = randomUUID();
     const expiresAt = this.expiry();
     const multipartUploadId =
@@ -53,6 +58,8 @@ export class UploadsService {
       contentType: input.contentType,
       uploadExpiresAt: expiresAt,
       multipartUploadId,
+      loudnessTarget: options.loudnessTarget,
+      renditionsRequested: options.renditions,
     });
     return this.sign(asset, expiresAt);
   }

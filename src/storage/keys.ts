@@ -14,10 +14,12 @@ export const OUTPUT_PREFIX = 'audio/';
 
 export const uploadKey = (id: string) => `${UPLOAD_PREFIX}${checkId(id)}`;
 export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
+/** The OPUS_OGG rendition (contract: `audio/<id>.ogg`). */
+export const opusKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.ogg`;
 
 /** The asset id a key belongs to, or null for a key that is none of ours. */
 export function assetIdOfKey(key: string): string | null {
-  const m = /^(?:uploads\/([0-9a-f-]{36})|audio\/([0-9a-f-]{36})\.m4a)$/.exec(key);
+  const m = /^(?:uploads\/([0-9a-f-]{36})|audio\/([0-9a-f-]{36})\.(?:m4a|ogg))$/.exec(key);
   const id = m?.[1] ?? m?.[2];
   return id && isAssetId(id) ? id : null;
 }
@@ -29,4 +31,10 @@ const outputDownloadName = (id: string) => `audio-${checkId(id)}.m4a`;
 export const outputHeaders = (id: string) => ({
   contentType: 'audio/mp4',
   contentDisposition: `inline; filename="${outputDownloadName(id)}"`,
+});
+
+/** How the Opus rendition is stored and served: `audio/ogg`, under a server-made name. */
+export const opusHeaders = (id: string) => ({
+  contentType: 'audio/ogg',
+  contentDisposition: `inline; filename="audio-${checkId(id)}.ogg"`,
 });

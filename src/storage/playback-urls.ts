@@ -43,7 +43,15 @@ interface Entry {
   url: Promise<string>;
 }
 
-/** The presigned GET of each DONE asset's M4A, one per asset and signing window (bounded LRU). */
+/** Which object of an asset a PlaybackUrls signs, and how it is served. */
+export interface SignedObject {
+  key(assetId: string): string;
+  headers(assetId: string): { contentType: string; contentDisposition: string };
+}
+
+const M4A: SignedObject = { key: outputKey, headers: outputHeaders };
+
+/** The presigned GET of each DONE asset's M4A (or another of its objects), one per asset and signing window (bounded LRU). */
 export class PlaybackUrls {
   private readonly cache: Lru<string, Entry>;
   private readonly now: () => number;
@@ -52,21 +60,22 @@ export class PlaybackUrls {
     private readonly storage: Pick<Storage, 'presignPublicGet'>,
     private readonly ttlSeconds: number,
     options: { maxEntries?: number; now?: () => number } = {},
+    private readonly object: SignedObject = M4A,
   ) {
     this.cache = new Lru(options.maxEntries ?? 10_000);
     this.now = options.now ?? Date.now;
   }
 
-  /** Served as audio/mp4 under a server-made name, whatever the object's metadata says. */
+  /** Served with the object's content type under a server-made name, whatever its metadata says. */
   url(assetId: string): Promise<string> {
     const nowMs = this.now();
     const cached = this.cache.get(assetId);
     if (cached && cached.startsAtMs <= nowMs && nowMs < cached.endsAtMs) return cached.url;
     const w = signingWindow(nowMs, this.ttlSeconds);
     const url = this.storage.presignPublicGet(
-      outputKey(assetId),
+      this.object.key(assetId),
       w.expiresInSeconds,
-      outputHeaders(assetId),
+      this.object.headers(assetId),
       w.signingDate,
     );
     if (w.endsAtMs > nowMs) {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isAssetId, parseAssetId } from '../../src/domain/asset.js';
-import { assetIdOfKey, outputKey, uploadKey } from '../../src/storage/keys.js';
+import { assetIdOfKey, opusHeaders, opusKey, outputKey, uploadKey } from '../../src/storage/keys.js';
 
 const ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
 
@@ -24,5 +24,14 @@ describe('asset ids (one definition for resolvers, storage keys and cursors)', (
     assert.throws(() => uploadKey(ID.toUpperCase()), /not an asset id/);
     assert.throws(() => outputKey('../x'), /not an asset id/);
     assert.equal(assetIdOfKey(`uploads/${ID.toUpperCase()}`), null);
+  });
+});
+
+describe('Opus rendition key', () => {
+  it('is audio/<id>.ogg and is recognised as the asset\'s (so the sweep and deletion cover it)', () => {
+    assert.equal(opusKey(ID), `audio/${ID}.ogg`);
+    assert.equal(assetIdOfKey(opusKey(ID)), ID);
+    assert.equal(assetIdOfKey(`audio/${ID}.ogg.m4a`), null);
+    assert.equal(opusHeaders(ID).contentType, 'audio/ogg');
   });
 });

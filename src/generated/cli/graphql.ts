@@ -37,9 +37,17 @@ export type PrepareAudioUploadInput = {
   /** Declared MIME type, e.g. audio/mpeg. Must be an audio type. */
   contentType: string;
   filename: string;
+  /** Normalise the output to this integrated loudness in LUFS (-40 to -5; -16 is the podcast norm), its true peak kept at or below -1 dBTP. Null keeps the loudness as it is. */
+  loudnessTarget?: number | null | undefined;
+  /** Further encodings to make besides the AAC M4A, from the same decode. */
+  renditions?: Array<RenditionFormat> | null | undefined;
   /** Exact size of the file in bytes. */
   size: number;
 };
+
+export type RenditionFormat =
+  /** Opus in Ogg, mono, 48 kHz: what chat apps send voice notes as. */
+  | 'OPUS_OGG';
 
 export type UploadedPartInput = {
   /** The ETag header that the storage returned for this part's PUT. */
