@@ -47,7 +47,11 @@ export interface Prepared {
   headers: Record<string, string>;
 }
 
-export async function prepare(baseUrl: string, token: string, input: { filename: string; size: number; contentType: string }): Promise<Prepared> {
+export async function prepare(
+  baseUrl: string,
+  token: string,
+  input: { filename: string; size: number; contentType: string } & ProcessingOptions,
+): Promise<Prepared> {
   const data = await gql(baseUrl, token, PREPARE, { input });
   const p = data.prepareAudioUpload;
   if (!p.uploadUrl) throw new Error('expected a single-PUT upload (raise MULTIPART_THRESHOLD_BYTES for the bench)');
@@ -64,15 +68,22 @@ export async function complete(baseUrl: string, token: string, id: string): Prom
   return data.completeAudioUpload.status as string;
 }
 
+/** What prepareAudioUpload may ask of processing besides the M4A. */
+export interface ProcessingOptions {
+  loudnessTarget?: number;
+  renditions?: string[];
+}
+
 export interface UploadFile {
   path: string;
   contentType: string;
+  options?: ProcessingOptions;
 }
 
 /** prepare + PUT, as a client does before completing. */
 export async function upload(baseUrl: string, token: string, file: UploadFile, body?: Buffer): Promise<string> {
   const bytes = body ?? (await readFile(file.path));
-  const p = await prepare(baseUrl, token, { filename: file.path.split('/').pop()!, size: bytes.length, contentType: file.contentType });
+  const p = await prepare(baseUrl, token, { filename: file.path.split('/').pop()!, size: bytes.length, contentType: file.contentType, ...file.options });
   await put(p, bytes);
   return p.id;
 }
