@@ -15,6 +15,8 @@ export const AssetFieldsFragment = graphql(`
     url
     duration
     waveform(bars: 64)
+    loudness { integrated range truePeak }
+    renditions { format url mimeType }
     error { code message }
     createdAt
   }
@@ -32,7 +34,7 @@ export const AssetsQuery = graphql(`
 /** Just a fresh presigned `url`, for a player whose URL expired. */
 export const AssetUrlQuery = graphql(`
   query AssetUrl($id: ID!) {
-    asset(id: $id) { id url }
+    asset(id: $id) { id url renditions { format url mimeType } }
   }
 `);
 

@@ -40,13 +40,28 @@ function Body({ asset, upload }: { asset: Asset; upload?: LocalUpload | undefine
       return <Progress kind="processing" label="Processing" value={asset.progress ?? 0} spinner />;
     case 'DONE':
       return asset.url && asset.duration != null ? (
-        <Player id={asset.id} filename={asset.filename} url={asset.url} duration={asset.duration} bars={asset.waveform ?? []} />
+        <>
+          <Player id={asset.id} filename={asset.filename} url={playableUrl(asset)} duration={asset.duration} bars={asset.waveform ?? []} />
+          {asset.loudness && (
+            <p className="loudness">
+              {asset.loudness.integrated.toFixed(1)} LUFS · true peak {asset.loudness.truePeak.toFixed(1)} dBTP · range{' '}
+              {asset.loudness.range.toFixed(1)} LU
+            </p>
+          )}
+        </>
       ) : (
         <StatusLine kind="processing" text="Ready" />
       );
     case 'FAILED':
       return <StatusLine kind="failed" text={asset.error?.message ?? 'Processing failed.'} code={asset.error?.code} />;
   }
+}
+
+/** The Opus rendition where this browser plays Ogg Opus (smaller), else the M4A. */
+function playableUrl(asset: Asset): string {
+  const opus = asset.renditions.find((r) => r.format === 'OPUS_OGG');
+  const canPlay = typeof document !== 'undefined' && document.createElement('audio').canPlayType('audio/ogg; codecs=opus') !== '';
+  return opus && canPlay ? opus.url : asset.url!;
 }
 
 function Progress({ kind, label, value, spinner }: { kind: string; label: string; value: number; spinner?: boolean }) {

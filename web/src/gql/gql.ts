@@ -14,18 +14,18 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
-    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n": typeof types.AssetFieldsFragmentDoc,
+    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    loudness { integrated range truePeak }\n    renditions { format url mimeType }\n    error { code message }\n    createdAt\n  }\n": typeof types.AssetFieldsFragmentDoc,
     "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AssetsDocument,
-    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n": typeof types.AssetUrlDocument,
+    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n": typeof types.AssetUrlDocument,
     "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": typeof types.AssetUpdatedDocument,
     "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n": typeof types.PrepareUploadDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": typeof types.CompleteUploadDocument,
     "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": typeof types.DeleteAssetDocument,
 };
 const documents: Documents = {
-    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n": types.AssetFieldsFragmentDoc,
+    "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    loudness { integrated range truePeak }\n    renditions { format url mimeType }\n    error { code message }\n    createdAt\n  }\n": types.AssetFieldsFragmentDoc,
     "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AssetsDocument,
-    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n": types.AssetUrlDocument,
+    "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n": types.AssetUrlDocument,
     "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": types.AssetUpdatedDocument,
     "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n    }\n  }\n": types.PrepareUploadDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": types.CompleteUploadDocument,
@@ -49,7 +49,7 @@ export function graphql(source: string): unknown;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    error { code message }\n    createdAt\n  }\n"];
+export function graphql(source: "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    loudness { integrated range truePeak }\n    renditions { format url mimeType }\n    error { code message }\n    createdAt\n  }\n"): (typeof documents)["\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    loudness { integrated range truePeak }\n    renditions { format url mimeType }\n    error { code message }\n    createdAt\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -57,7 +57,7 @@ export function graphql(source: "\n  query Assets($first: Int!, $after: String) 
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n"): (typeof documents)["\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url }\n  }\n"];
+export function graphql(source: "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n"): (typeof documents)["\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
