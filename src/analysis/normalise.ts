@@ -7,16 +7,18 @@ import type { Loudness } from './loudness.js';
 
 /** The ceiling a normalised file's true peak stays at or below, dBTP. */
 export const MAX_NORMALISED_TRUE_PEAK_DBTP = -1;
+/** Kept below the ceiling: the gained PCM is rounded to 16 bits before it is measured again. */
+const QUANTISATION_MARGIN_DB = 0.01;
 
 /**
  * The gain in dB that brings `measured` to `targetLufs`, lowered where it
  * would lift the true peak above -1 dBTP. 0 for digital silence (nothing to
- * measure, nothing to raise). Rounded to 0.01 dB, what ffmpeg's argument carries.
+ * measure, nothing to raise). Rounded down to 0.01 dB, what ffmpeg's argument carries.
  */
 export function normalisationGainDb(measured: Loudness | null, targetLufs: number): number {
   if (!measured) return 0;
   const toTarget = targetLufs - measured.integrated;
-  const peakRoom = MAX_NORMALISED_TRUE_PEAK_DBTP - measured.truePeak;
+  const peakRoom = MAX_NORMALISED_TRUE_PEAK_DBTP - QUANTISATION_MARGIN_DB - measured.truePeak;
   // Round down so the peak ceiling holds after rounding too.
   return Math.floor(Math.min(toTarget, peakRoom) * 100) / 100;
 }

@@ -34,9 +34,16 @@ export async function lavfiPcm(graph: string, seconds: number, filters?: string)
   return new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length >> 1).slice();
 }
 
-/** Mono 44.1 kHz s16 PCM of a media file (how the worker decodes). */
-export async function filePcm(path: string): Promise<Int16Array> {
-  const { stdout } = await run(['-i', path, '-ac', '1', '-ar', '44100', '-f', 's16le', 'pipe:1']);
+/** Writes a lavfi source graph to `out` as MP3 (stereo, 128k), `seconds` long. */
+export async function lavfiMp3(out: string, graph: string, seconds: number, filters?: string): Promise<string> {
+  const af = filters ? ['-af', filters] : [];
+  await run(['-y', '-f', 'lavfi', '-i', graph, ...af, '-t', String(seconds), '-ac', '2', '-c:a', 'libmp3lame', '-b:a', '128k', out]);
+  return out;
+}
+
+/** Mono PCM of a media file at `rate` (the worker's 44.1 kHz by default). */
+export async function filePcm(path: string, rate = 44_100): Promise<Int16Array> {
+  const { stdout } = await run(['-i', path, '-ac', '1', '-ar', String(rate), '-f', 's16le', 'pipe:1']);
   return new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length >> 1).slice();
 }
 
