@@ -21,7 +21,7 @@ export type AssetPatch = Partial<
   Pick<
     AudioAssetEntity,
     | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt'
-    | 'loudnessIntegrated' | 'loudnessRange' | 'loudnessTruePeak' | 'renditionSizes'
+    | 'loudnessIntegrated' | 'loudnessRange' | 'loudnessTruePeak' | 'loudnessMeasuredAt' | 'renditionSizes'
   >
 >;
 
@@ -29,7 +29,7 @@ export type AssetPatch = Partial<
 const COLUMNS =
   'id, owner_id, status, filename, size, content_type, detected_type, progress, duration_seconds, ' +
   'error_code, error_message, version, multipart_upload_id, upload_expires_at, created_at, updated_at, ' +
-  'loudness_integrated, loudness_range, loudness_true_peak, loudness_target, renditions_requested, rendition_sizes';
+  'loudness_integrated, loudness_range, loudness_true_peak, loudness_measured_at, loudness_target, renditions_requested, rendition_sizes';
 
 /** The columns a patch may set, by entity property. */
 const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
@@ -43,6 +43,7 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   loudnessIntegrated: 'loudness_integrated',
   loudnessRange: 'loudness_range',
   loudnessTruePeak: 'loudness_true_peak',
+  loudnessMeasuredAt: 'loudness_measured_at',
   renditionSizes: 'rendition_sizes',
 };
 
@@ -66,6 +67,7 @@ interface AssetRow {
   loudness_integrated: number | null;
   loudness_range: number | null;
   loudness_true_peak: number | null;
+  loudness_measured_at: Date | null;
   loudness_target: number | null;
   renditions_requested: string[];
   rendition_sizes: Record<string, number>;
@@ -98,6 +100,7 @@ function toEntity(r: AssetRow): AudioAssetEntity {
     loudnessIntegrated: r.loudness_integrated,
     loudnessRange: r.loudness_range,
     loudnessTruePeak: r.loudness_true_peak,
+    loudnessMeasuredAt: r.loudness_measured_at,
     loudnessTarget: r.loudness_target,
     renditionsRequested: r.renditions_requested,
     renditionSizes: r.rendition_sizes,
@@ -243,6 +246,27 @@ export class AssetRepository {
     if (!row) return null;
     const n = await em.nativeDelete(AudioAssetEntity, { id, ownerId });
     return n ? row : null;
+  }
+
+  /** DONE assets whose loudness was never measured (processed before the meter existed), oldest first. */
+  async loudnessBacklog(limit: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ id: string }>({
+      name: 'asset_loudness_backlog',
+      text: `select id from audio_asset where status = 'DONE' and loudness_measured_at is null order by created_at limit $1`,
+      values: [limit],
+    });
+    return rows.map((r) => r.id);
+  }
+
+  /** Records a backfilled measurement on a DONE asset (an event tells clients). */
+  async recordLoudness(id: string, l: { loudnessIntegrated: number | null; loudnessRange: number | null; loudnessTruePeak: number | null }): Promise<boolean> {
+    const { rowCount } = await this.pool.query({
+      name: 'asset_record_loudness',
+      text: `update audio_asset set loudness_integrated = $2, loudness_range = $3, loudness_true_peak = $4, loudness_measured_at = now()
+              where id = $1 and status = 'DONE' and loudness_measured_at is null`,
+      values: [id, l.loudnessIntegrated, l.loudnessRange, l.loudnessTruePeak],
+    });
+    return (rowCount ?? 0) > 0;
   }
 
   async ping(): Promise<void> {

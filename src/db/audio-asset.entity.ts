@@ -24,6 +24,7 @@ export class AudioAssetEntity {
     | 'loudnessRange'
     | 'loudnessTruePeak'
     | 'loudnessTarget'
+    | 'loudnessMeasuredAt'
     | 'renditionsRequested'
     | 'renditionSizes'
     | 'createdAt'
@@ -82,6 +83,10 @@ export class AudioAssetEntity {
 
   @Property({ type: 'double', nullable: true })
   loudnessTruePeak: number | null = null;
+
+  /** When loudness was measured (null loudness then means silence); null: not yet (the backfill's work). */
+  @Property({ type: 'timestamptz', nullable: true })
+  loudnessMeasuredAt: Date | null = null;
 
   /** prepareAudioUpload's loudnessTarget, LUFS. */
   @Property({ type: 'double', nullable: true })
