@@ -50,8 +50,8 @@ const FULL_SCALE_SQUARED = 32768 * 32768;
 export class LoudnessMeter implements PcmAnalyser<Loudness | null> {
   private readonly shelf: Biquad;
   private readonly highPass: Biquad;
-  /** Filter state, direct form I: the last two inputs and outputs of each stage. */
-  private s = new Float64Array(8);
+  /** Filter state: two values per stage. */
+  private s = new Float64Array(4);
   private subBlocks = new Float64Array(1024);
   private subBlockCount = 0;
   private sum = 0;
@@ -66,15 +66,18 @@ export class LoudnessMeter implements PcmAnalyser<Loudness | null> {
     const { b0, b1, b2, a1, a2 } = this.shelf;
     const { a1: c1, a2: c2 } = this.highPass;
     const s = this.s;
-    let [x1, x2, y1, y2, u1, u2, z1, z2] = s as unknown as number[];
+    // Transposed direct form II: two state values per stage.
+    let s1 = s[0]!, s2 = s[1]!, t1 = s[2]!, t2 = s[3]!;
     let { sum, filled } = this;
     for (let i = 0; i < samples.length; i++) {
       const x = samples[i]!;
-      const y = b0 * x + b1 * x1! + b2 * x2! - a1 * y1! - a2 * y2!;
-      x2 = x1; x1 = x; y2 = y1; y1 = y;
+      const y = b0 * x + s1;
+      s1 = b1 * x - a1 * y + s2;
+      s2 = b2 * x - a2 * y;
       // RLB high-pass: b = [1, -2, 1].
-      const z = y - 2 * u1! + u2! - c1 * z1! - c2 * z2!;
-      u2 = u1; u1 = y; z2 = z1; z1 = z;
+      const z = y + t1;
+      t1 = -2 * y - c1 * z + t2;
+      t2 = y - c2 * z;
       sum += z * z;
       if (++filled === SUB_BLOCK_SAMPLES) {
         this.addSubBlock(sum / (SUB_BLOCK_SAMPLES * FULL_SCALE_SQUARED));
@@ -82,7 +85,7 @@ export class LoudnessMeter implements PcmAnalyser<Loudness | null> {
         filled = 0;
       }
     }
-    s[0] = x1!; s[1] = x2!; s[2] = y1!; s[3] = y2!; s[4] = u1!; s[5] = u2!; s[6] = z1!; s[7] = z2!;
+    s[0] = s1; s[1] = s2; s[2] = t1; s[3] = t2;
     this.sum = sum;
     this.filled = filled;
     this.peak.push(samples);
