@@ -44,7 +44,8 @@ export interface Config {
   /**
    * Browser origins (scheme://host[:port]) allowed to call /graphql over HTTP
    * and WebSocket besides the service's own; outside production any
-   * localhost origin is allowed too.
+   * localhost origin is allowed too. The same origins may upload to the
+   * bucket (src/storage/bucket-cors.ts merges them into its CORS rules).
    */
   corsAllowedOrigins: string[];
   /** graphql-ws sockets one user may hold open on one API process. */

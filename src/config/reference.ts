@@ -30,7 +30,7 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   UPLOAD_RATE_LIMIT_PER_MINUTE: { meaning: 'prepareAudioUpload calls one user may make per minute, across all API processes', default: '`120`' },
   COMPLETE_RATE_LIMIT_PER_MINUTE: { meaning: 'completeAudioUpload calls one user may make per minute, across all API processes', default: '`600`' },
   RENEW_RATE_LIMIT_PER_MINUTE: { meaning: 'renewUploadUrls calls one user may make per minute, across all API processes', default: '`120`' },
-  CORS_ALLOWED_ORIGINS: { meaning: 'extra browser origins allowed to call the API and open WebSockets (comma-separated); others get 403', default: 'same origin only (plus localhost outside production)' },
+  CORS_ALLOWED_ORIGINS: { meaning: 'extra browser origins (comma-separated, scheme://host[:port]) of the web app: allowed to call the API and open WebSockets (others get 403), and merged into the bucket\'s CORS rules so those pages may upload to storage (set the app\'s public origin here when it is served under another host than `HOST`:`PORT`, e.g. behind a proxy)', default: 'same origin only (plus localhost outside production)' },
   WS_MAX_CONNECTIONS_PER_USER: { meaning: 'open graphql-ws connections one user may hold on one API process (more are closed with 4429)', default: '`20`' },
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: { meaning: 'operations one graphql-ws connection may run at once', default: '`20`' },
   GRAPHQL_EXPLORER: { meaning: 'the GraphiQL explorer at GET /graphql and introspection', default: 'on, except with NODE_ENV=production' },
