@@ -25,9 +25,9 @@ export interface PutInfo {
 }
 
 export interface ExternalS3 extends TestS3 {
-  /** PUTs that reached s3rver, by part number (0: single-request uploads). */
+  /** Upload PUTs (originals, `uploads/<id>`) that reached s3rver, by part number (0: single-request uploads). */
   forwardedPuts: Map<number, number>;
-  /** PUTs the proxy saw (held, failed or forwarded), by part number. */
+  /** Upload PUTs the proxy saw (held, failed or forwarded), by part number. */
   seenPuts: Map<number, number>;
   /** Requests matching `which` wait until release() (or the client gives up). */
   hold(which: (put: PutInfo) => boolean): void;
@@ -76,7 +76,8 @@ export async function startExternalS3(operatorRules: CORSRule[] = []): Promise<E
       res.writeHead(corsRefusal === 'AccessDenied' ? 403 : 501, { 'content-type': 'application/xml' }).end(errorXml(corsRefusal));
       return;
     }
-    const isPut = req.method === 'PUT' && url.pathname.split('/').length > 2;
+    // Uploads of originals only (`uploads/<id>`): not bucket calls, not the worker's outputs.
+    const isPut = req.method === 'PUT' && url.pathname.split('/')[2] === 'uploads';
     const put: PutInfo | null = isPut ? { partNumber: url.searchParams.has('partNumber') ? Number(url.searchParams.get('partNumber')) : null, url } : null;
     if (!put) return forward(req, res, null);
     bump(seenPuts, put.partNumber ?? 0);
