@@ -61,7 +61,7 @@ function Uploading({ progress: p }: { progress: UploadProgress }) {
   const parts = [`${formatBytes(p.loaded)} of ${formatBytes(p.total)}`];
   if (p.resumedBytes > 0) parts.push(`resumed: ${formatBytes(p.resumedBytes)} were already stored`);
   if (p.bytesPerSecond != null) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
-  if (p.secondsLeft != null) parts.push(`${formatTime(p.secondsLeft)} left`);
+  if (p.secondsLeft != null) parts.push(`${formatTime(Math.ceil(p.secondsLeft))} left`);
   return (
     <>
       <Progress kind="uploading" label="Uploading" value={p.loaded / Math.max(1, p.total)} />
