@@ -32,8 +32,12 @@ function write(all: ResumableUpload[]): void {
 
 const same = (u: ResumableUpload, f: FileIdentity) => u.name === f.name && u.size === f.size && u.lastModified === f.lastModified;
 
+/** Enough for any real backlog; older entries (uploads long abandoned) make room. */
+const MAX_ENTRIES = 50;
+
 export function rememberUpload(file: FileIdentity, assetId: string): void {
-  write([...read().filter((u) => !same(u, file) && u.assetId !== assetId), { assetId, name: file.name, size: file.size, lastModified: file.lastModified }]);
+  const others = read().filter((u) => !same(u, file) && u.assetId !== assetId);
+  write([...others, { assetId, name: file.name, size: file.size, lastModified: file.lastModified }].slice(-MAX_ENTRIES));
 }
 
 /** The asset a previous page started for this very file, if any. */
