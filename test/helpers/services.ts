@@ -24,6 +24,8 @@ export interface TestS3 {
   /** s3rver's files (deleted by stop()). */
   directory: string;
   client: S3Client;
+  /** The s3rver process now (replaced when it dies). */
+  pid(): number | undefined;
   listKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -103,8 +105,8 @@ async function releaseEmbedded(): Promise<void> {
   await (await server).stop();
 }
 
-// s3rver runs inside this process, so it ends with it; only its files need a
-// synchronous last-chance cleanup.
+// s3rver's process ends with this one (its IPC channel closes); only its
+// files need a synchronous last-chance cleanup.
 const s3Dirs = new Set<string>();
 process.on('exit', () => {
   for (const dir of s3Dirs) rmSync(dir, { recursive: true, force: true });
