@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { type Role, startApp } from './app.js';
 import { ConfigError, type Config, describeConfig, parseConfig } from './config/config.js';
+import { EmbeddedPostgresError } from './embedded/pg-error.js';
 import { createLogger } from './log.js';
 
 // npm scripts run on the Node that the `node` dependency brings; an install
@@ -71,6 +72,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e);
+  // A failure with a message written for people gets that one line, not a stack trace.
+  console.error(e instanceof EmbeddedPostgresError ? e.message : e);
   process.exit(1);
 });
