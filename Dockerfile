@@ -3,9 +3,8 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The image already has Node 24: the `node` package's preinstall (which brings
-# Node for npm scripts on other machines) and the embedded servers' install
-# scripts are not needed here.
+# The image already has Node 24: the embedded servers' install scripts are
+# not needed here (the pinned Node binary is an optional dependency too).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build
