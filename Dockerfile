@@ -10,10 +10,11 @@ COPY . .
 RUN npm run build
 
 # Runtime: production dependencies, Debian's security-maintained ffmpeg
-# (not the npm fallback), util-linux for prlimit, a non-root user.
+# (not the npm fallback), util-linux for prlimit and setpriv, bubblewrap to
+# sandbox ffmpeg (it needs user namespaces: see SECURITY.md), a non-root user.
 FROM node:24-bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg util-linux tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg util-linux bubblewrap tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 FFMPEG_PATH=/usr/bin/ffmpeg
