@@ -68,6 +68,11 @@ async function createDatabase(adminUrl: string, afterDrop: () => Promise<void>):
   return { url: url.toString(), drop };
 }
 
+/** One statement on a fresh connection (closed afterwards). */
+export function query(url: string, sql: string): Promise<pg.QueryResult> {
+  return withClient(url, (c) => c.query(sql));
+}
+
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

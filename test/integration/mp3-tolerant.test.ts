@@ -5,9 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMPLETE, ASSET, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { COMPLETE, prepareAndPut, startTestApp, waitForEnd, type TestApp } from '../helpers/app.js';
 import { makeAudio, pseudoRandomBytes } from '../helpers/fixtures.js';
-import { waitFor } from '../helpers/processes.js';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const junk = (n: number) => latin1('Ripped with OldRipper 0.9 '.repeat(Math.ceil(n / 26)).slice(0, n));
@@ -65,11 +64,7 @@ describe('MP3s with tags and junk around the frames', () => {
     const id = await prepareAndPut(t, file, { filename: 'old.mp3', contentType: 'audio/mpeg' });
     const done = await t.gql(COMPLETE, { id });
     assert.equal(done.errors, undefined, JSON.stringify(done.errors));
-    const asset = await waitFor('the job to end', async () => {
-      const a = (await t.gql(ASSET, { id })).data.asset;
-      return a.status === 'DONE' || a.status === 'FAILED' ? a : null;
-    }, 60_000);
-    return { id, asset };
+    return { id, asset: await waitForEnd(t, id) };
   }
 
   const cases: [string, () => Buffer, string | false][] = [
