@@ -73,7 +73,7 @@ export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<Embedded
   for (let attempt = 1; ; attempt++) {
     const port = opts.port ?? (await freePort(host));
     try {
-      first = await spawnServer({ ...base, port });
+      first = await spawnServer({ ...base, port }, log);
       break;
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -83,7 +83,7 @@ export async function startEmbeddedS3(opts: EmbeddedS3Options): Promise<Embedded
   }
   const port = first.port;
   log(`embedded S3 listening on ${host}:${port}, bucket ${opts.bucket}, data in ${opts.directory}`);
-  const supervisor = supervise(first.child, () => spawnServer({ ...base, port }).then((s) => s.child), log);
+  const supervisor = supervise(first.child, () => spawnServer({ ...base, port }, log).then((s) => s.child), log);
   return {
     endpoint: `http://${urlHost(host)}:${port}`,
     accessKeyId: ACCESS_KEY_ID,
@@ -139,10 +139,10 @@ function supervise(initial: ChildProcess, respawn: () => Promise<ChildProcess>, 
   return { pid: () => current?.pid, stop };
 }
 
-/** Forks s3-child.js and waits until it listens (or says why it cannot). */
-async function spawnServer(o: S3ChildOptions): Promise<{ child: ChildProcess; port: number }> {
+/** Forks s3-child.js and waits until it listens (or says why it cannot); its stderr goes to `log`. */
+async function spawnServer(o: S3ChildOptions, log: (msg: string) => void): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(CHILD_URL, [], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     // Inherit nothing the parent was started with (--test, --inspect...).
     execArgv: [],
     serialization: 'json',
@@ -150,6 +150,7 @@ async function spawnServer(o: S3ChildOptions): Promise<{ child: ChildProcess; po
   const exited = once(child, 'exit').then(([code, signal]) => {
     throw new Error(`embedded S3 process exited before listening (${signal ?? `code ${code}`})`);
   });
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => log(text.trimEnd()));
   const replied = once(child, 'message').then(([reply]) => reply as S3ChildReply);
   child.send(o);
   try {
@@ -160,6 +161,7 @@ async function spawnServer(o: S3ChildOptions): Promise<{ child: ChildProcess; po
     // Never keep the caller alive; the IPC channel still ends the child when the caller dies.
     child.unref();
     (child.channel as { unref?: () => void } | undefined)?.unref?.();
+    (child.stderr as { unref?: () => void } | null)?.unref?.();
     return { child, port: reply.port };
   } catch (err) {
     child.kill('SIGKILL');
