@@ -2,15 +2,17 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { type Role, startApp } from './app.js';
 import { ConfigError, type Config, describeConfig, parseConfig } from './config/config.js';
+import { EmbeddedPostgresError } from './embedded/pg-error.js';
 import { createLogger } from './log.js';
 
-// npm scripts run on the Node that the `node` dependency brings; an install
-// with --ignore-scripts silently falls back to the machine's (STACK.md).
+// npm scripts run on the Node that the pinned `node-linux-*` optional
+// dependency brings; without it (another platform, --omit=optional) they
+// silently run on the machine's Node.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   console.error(
     `audio-service needs Node.js 24 or newer, this is ${process.versions.node}. ` +
-      'Run it through npm (npm start) after a plain `npm install` (not --ignore-scripts), which brings Node 24.',
+      'Run it through npm (npm start) after a plain `npm install` (Linux x64/arm64: it brings Node 24), or install Node 24.',
   );
   process.exit(1);
 }
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e);
+  // A failure with a message written for people gets that one line, not a stack trace.
+  console.error(e instanceof EmbeddedPostgresError ? e.message : e);
   process.exit(1);
 });

@@ -202,6 +202,16 @@ export async function prepareAndPut(
   return p.asset.id as string;
 }
 
+/** Polls the asset until it is DONE or FAILED, and returns it then. */
+export async function waitForEnd(t: TestApp, id: string, timeoutMs = 60_000): Promise<any> {
+  for (const end = Date.now() + timeoutMs; ; ) {
+    const asset = (await t.gql(ASSET, { id })).data?.asset;
+    if (asset?.status === 'DONE' || asset?.status === 'FAILED') return asset;
+    if (Date.now() > end) throw new Error(`asset ${id} did not end within ${timeoutMs} ms: ${JSON.stringify(asset)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Files left in the worker's TMPDIR (must be none after every job). */
 export async function leftoverTmp(t: TestApp): Promise<string[]> {
   return readdir(t.tmpDir);
