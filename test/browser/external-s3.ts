@@ -120,6 +120,8 @@ export async function startExternalS3(operatorRules: CORSRule[] = []): Promise<E
     bucket,
     directory,
     client,
+    // s3rver runs inside this test process here, not in a child of its own.
+    pid: () => undefined,
     forwardedPuts,
     seenPuts,
     hold: (which) => void (holding = which),
