@@ -18,7 +18,7 @@ export interface NewAsset {
 export type AssetPatch = Partial<
   Pick<
     AudioAssetEntity,
-    'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt'
+    'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt' | 'multipartUploadId'
   >
 >;
 
@@ -36,6 +36,7 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   errorCode: 'error_code',
   errorMessage: 'error_message',
   uploadExpiresAt: 'upload_expires_at',
+  multipartUploadId: 'multipart_upload_id',
 };
 
 interface AssetRow {

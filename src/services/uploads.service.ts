@@ -54,18 +54,37 @@ export class UploadsService {
     validateUploadRequest(input, this.config.maxUploadBytes);
     const id = randomUUID();
     const expiresAt = this.expiry();
-    const multipartUploadId =
-      input.size >= this.config.multipartThresholdBytes ? await this.storage.createMultipart(uploadKey(id), { contentType: input.contentType }) : null;
-    const asset = await this.assets.create({
+    // The row first: a failing insert leaves nothing in storage.
+    const created = await this.assets.create({
       id,
       ownerId,
       filename: input.filename,
       size: input.size,
       contentType: input.contentType,
       uploadExpiresAt: expiresAt,
-      multipartUploadId,
     });
+    const asset = input.size >= this.config.multipartThresholdBytes ? await this.startMultipart(created) : created;
     return this.sign(asset, expiresAt);
+  }
+
+  /**
+   * Opens the multipart upload of a new row and records its id. Whatever
+   * fails, nothing is left: not the row (the client got an error and no id),
+   * not the upload (the sweep only sees uploads that a row names).
+   */
+  private async startMultipart(asset: AudioAssetEntity): Promise<AudioAssetEntity> {
+    const key = uploadKey(asset.id);
+    let uploadId: string | null = null;
+    try {
+      uploadId = await this.storage.createMultipart(key, { contentType: asset.contentType });
+      const updated = await this.assets.moveTo(asset.id, AssetStatus.AWAITING_UPLOAD, { multipartUploadId: uploadId }, [AssetStatus.AWAITING_UPLOAD]);
+      if (!updated) throw new Error('the new asset row vanished before its multipart upload was recorded');
+      return updated;
+    } catch (e) {
+      if (uploadId) await this.storage.abortMultipart(key, uploadId).catch(() => false);
+      await this.assets.deleteOwned(asset.id, asset.ownerId).catch(() => null);
+      throw e;
+    }
   }
 
   /**
