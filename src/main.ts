@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv.slice(2));
-    config = parseConfig(process.env);
+    config = parseConfig(process.env, process.cwd(), { role: cli.role });
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     process.exit(2);
@@ -47,11 +47,11 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, pretty: config.nodeEnv === 'development' && Boolean(process.stdout.isTTY) });
   const app = await startApp(config, cli.role, log);
   if (cli.role !== 'worker') log.info({ url: `${app.url}/graphql` }, 'GraphQL API ready');
-  if (!config.authJwtSecret && config.nodeEnv !== 'production') {
+  if (config.authDevelopmentSecret) {
     const token = await app.auth.sign('dev-user');
     console.log(
       `\n  GraphQL:   ${app.url}/graphql\n  Health:    ${app.url}/healthz\n` +
-        `  Dev token (AUTH_JWT_SECRET unset, development secret in use):\n  Authorization: Bearer ${token}\n`,
+        `  Dev token (AUTH_JWT_SECRET unset, development secret in use on embedded PostgreSQL and S3):\n  Authorization: Bearer ${token}\n`,
     );
   }
 
