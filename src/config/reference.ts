@@ -4,8 +4,8 @@
  * variable the config module reads has no entry here, or the doc is stale.
  */
 export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string }> = {
-  NODE_ENV: { meaning: '`production` hides stack traces and internals from errors, turns the explorer, introspection and development tokens off, and requires AUTH_JWT_SECRET', default: '`development`' },
-  PORT: { meaning: 'HTTP + WebSocket port (every role listens: workers for /healthz and /metrics)', default: '`4000`' },
+  NODE_ENV: { meaning: '`production` hides stack traces and internals from errors, turns the explorer, introspection and development tokens off, and requires AUTH_JWT_SECRET or AUTH_JWKS_URL', default: '`development`' },
+  PORT: { meaning: 'HTTP + WebSocket port (every role listens: workers for /healthz, and /metrics with METRICS_TOKEN)', default: '`4000`' },
   HOST: { meaning: 'listen address', default: '`127.0.0.1`' },
   DATABASE_URL: { meaning: 'PostgreSQL connection string', default: 'an embedded PostgreSQL (data under DATA_DIR)' },
   S3_ENDPOINT: { meaning: 'S3 API endpoint URL, or `aws` for AWS S3 itself', default: 'an embedded S3 server (data under DATA_DIR)' },
@@ -15,7 +15,14 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   S3_ACCESS_KEY_ID: { meaning: 'access key (set both or neither)', default: "the embedded server's, or the AWS SDK's default chain" },
   S3_SECRET_ACCESS_KEY: { meaning: 'secret key (set both or neither)', default: "the embedded server's, or the AWS SDK's default chain" },
   S3_FORCE_PATH_STYLE: { meaning: 'path-style URLs, as MinIO-style endpoints need', default: '`true` unless `S3_ENDPOINT=aws`' },
-  AUTH_JWT_SECRET: { meaning: 'HS256 secret (at least 32 characters) that verifies bearer JWTs (`sub` = owner); required when NODE_ENV=production', default: 'a development secret, printed with a ready token at start-up' },
+  AUTH_JWT_SECRET: { meaning: 'HS256 secret (at least 32 characters) that verifies bearer JWTs; it or AUTH_JWKS_URL is required by API processes unless PostgreSQL and S3 are the embedded ones and HOST is loopback (then, outside production, a public development secret is used, printed with a ready token at start-up); worker-only processes need neither', default: 'none (the development secret on embedded servers)' },
+  AUTH_JWKS_URL: { meaning: "JWKS URL of an identity provider: RS256/ES256/EdDSA bearer tokens are verified against its keys (cached 10 min, fetched again for an unknown `kid` at most every 30 s; the last keys keep working while it is unreachable); with or instead of AUTH_JWT_SECRET", default: 'none' },
+  AUTH_ISSUER: { meaning: 'required `iss` of every bearer token (exact match)', default: 'not checked' },
+  AUTH_AUDIENCE: { meaning: 'required `aud` of every bearer token (one of its values)', default: 'not checked' },
+  AUTH_OWNER_CLAIM: { meaning: 'the token claim (a string) that names the owner of assets', default: '`sub`' },
+  AUTH_CLOCK_TOLERANCE_SECONDS: { meaning: "clock difference tolerated on `exp`, `nbf` and `iat` (0-300); a socket closes at `exp` plus this (tokens must carry `exp`)", default: '`5`' },
+  METRICS_PORT: { meaning: 'serve Prometheus metrics at /metrics on this separate port (on HOST), without a token', default: 'none' },
+  METRICS_TOKEN: { meaning: 'bearer token (at least 16 characters) that unlocks /metrics on the public port; without it /metrics is not served there', default: 'none (then /metrics is not public)' },
   FFMPEG_PATH: { meaning: 'ffmpeg binary', default: '`ffmpeg` on PATH, else the one `npm install` brought (with a warning)' },
   MAX_UPLOAD_BYTES: { meaning: 'largest accepted upload', default: '`1073741824` (1 GiB)' },
   MAX_DURATION_SECONDS: { meaning: 'longest accepted audio (FAILED TOO_LONG beyond it)', default: '`14400` (4 h)' },
