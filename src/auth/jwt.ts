@@ -183,6 +183,7 @@ export function createAuth(config: {
   authAudience: string | null;
   authOwnerClaim: string;
   authClockToleranceSeconds: number;
+  authJwksCooldownSeconds: number;
 }): Auth {
   return new Auth({
     jwtSecret: config.authJwtSecret ?? (config.authDevelopmentSecret ? DEVELOPMENT_JWT_SECRET : null),
@@ -191,5 +192,5 @@ export function createAuth(config: {
     audience: config.authAudience,
     ownerClaim: config.authOwnerClaim,
     clockToleranceSeconds: config.authClockToleranceSeconds,
-  });
+  }, { jwks: { cooldownMs: config.authJwksCooldownSeconds * 1000 } });
 }

@@ -32,6 +32,8 @@ export interface Config {
   authAudience: string | null;
   /** The claim that names the owner. */
   authOwnerClaim: string;
+  /** An unknown `kid` fetches the JWKS again at most this often (a flood of made-up kids costs one fetch). */
+  authJwksCooldownSeconds: number;
   /** Clock difference tolerated on `exp`/`nbf`/`iat` between the token's issuer and us. */
   authClockToleranceSeconds: number;
   /**
@@ -150,6 +152,7 @@ const schema = z.object({
   AUTH_AUDIENCE: z.string().trim().min(1).optional(),
   AUTH_OWNER_CLAIM: z.string().trim().regex(/^[\w:/.-]{1,200}$/, 'expected a claim name such as sub or https://example.com/user_id').optional(),
   AUTH_CLOCK_TOLERANCE_SECONDS: int(0, 300).optional(),
+  AUTH_JWKS_COOLDOWN_SECONDS: int(0, 3600).optional(),
   METRICS_PORT: int(1, 65535).optional(),
   METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (it guards /metrics on the public port)').optional(),
   // --- end of authentication and operations endpoints ---
@@ -260,6 +263,8 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     authOwnerClaim: e.AUTH_OWNER_CLAIM ?? 'sub',
     // A few seconds: the issuer's clock and ours are NTP-synced, not identical.
     authClockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_SECONDS ?? 5,
+    // jose's default: a rotation is picked up within 30 s of the last fetch.
+    authJwksCooldownSeconds: e.AUTH_JWKS_COOLDOWN_SECONDS ?? 30,
     authDevelopmentSecret: auth.development,
     metricsPort: e.METRICS_PORT ?? null,
     metricsToken: e.METRICS_TOKEN ?? null,

@@ -17,6 +17,7 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   S3_FORCE_PATH_STYLE: { meaning: 'path-style URLs, as MinIO-style endpoints need', default: '`true` unless `S3_ENDPOINT=aws`' },
   AUTH_JWT_SECRET: { meaning: 'HS256 secret (at least 32 characters) that verifies bearer JWTs; it or AUTH_JWKS_URL is required by API processes unless PostgreSQL and S3 are the embedded ones and HOST is loopback (then, outside production, a public development secret is used, printed with a ready token at start-up); worker-only processes need neither', default: 'none (the development secret on embedded servers)' },
   AUTH_JWKS_URL: { meaning: "JWKS URL of an identity provider: RS256/ES256/EdDSA bearer tokens are verified against its keys (cached 10 min, fetched again for an unknown `kid` at most every 30 s; the last keys keep working while it is unreachable); with or instead of AUTH_JWT_SECRET", default: 'none' },
+  AUTH_JWKS_COOLDOWN_SECONDS: { meaning: 'a token with an unknown `kid` fetches the JWKS again at most this often (a rotated key is picked up within it; a flood of made-up kids costs one fetch)', default: '`30`' },
   AUTH_ISSUER: { meaning: 'required `iss` of every bearer token (exact match)', default: 'not checked' },
   AUTH_AUDIENCE: { meaning: 'required `aud` of every bearer token (one of its values)', default: 'not checked' },
   AUTH_OWNER_CLAIM: { meaning: 'the token claim (a string) that names the owner of assets', default: '`sub`' },

@@ -168,6 +168,7 @@ describe('config', () => {
       AUTH_AUDIENCE: 'https://audio.example.com',
       AUTH_OWNER_CLAIM: 'https://example.com/user_id',
       AUTH_CLOCK_TOLERANCE_SECONDS: '10',
+      AUTH_JWKS_COOLDOWN_SECONDS: '5',
       METRICS_PORT: '9464',
       METRICS_TOKEN: 'm'.repeat(20),
     });
@@ -176,6 +177,8 @@ describe('config', () => {
     assert.equal(c.authAudience, 'https://audio.example.com');
     assert.equal(c.authOwnerClaim, 'https://example.com/user_id');
     assert.equal(c.authClockToleranceSeconds, 10);
+    assert.equal(c.authJwksCooldownSeconds, 5);
+    assert.equal(defaults.authJwksCooldownSeconds, 30);
     assert.equal(c.metricsPort, 9464);
     assert.equal(describeConfig(c).metricsToken, '***');
     assert.match(errorOf({ AUTH_JWKS_URL: 'file:///etc/jwks.json' }), /AUTH_JWKS_URL=.*expected the http\(s\):\/\/ URL of a JSON Web Key Set/);
