@@ -3,18 +3,18 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# The image already has Node 24: the `node` package's preinstall (which brings
-# Node for npm scripts on other machines) and the embedded servers' install
-# scripts are not needed here.
+# The image already has Node 24: the embedded servers' install scripts are
+# not needed here (the pinned Node binary is an optional dependency too).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
 RUN npm run build
 
 # Runtime: production dependencies, Debian's security-maintained ffmpeg
-# (not the npm fallback), util-linux for prlimit, a non-root user.
+# (not the npm fallback), util-linux for prlimit and setpriv, bubblewrap to
+# sandbox ffmpeg (it needs user namespaces: see SECURITY.md), a non-root user.
 FROM node:24-bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg util-linux tini ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg util-linux bubblewrap tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=4000 FFMPEG_PATH=/usr/bin/ffmpeg

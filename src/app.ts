@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
-import { Auth, DEVELOPMENT_JWT_SECRET } from './auth/jwt.js';
+import { type Auth, createAuth } from './auth/jwt.js';
 import type { Config } from './config/config.js';
 import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
@@ -26,6 +26,17 @@ export interface RunningApp {
   sweep(): Promise<import('./services/sweep.service.js').SweepResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
+}
+
+/**
+ * Browsers upload from the app's origin straight to the bucket: merge the
+ * app's CORS rules into the operator's (the embedded server is set up with
+ * its own). Never fails start-up: a refusal is logged with the rule to add.
+ */
+async function ensureAppCors(config: Config, storage: Storage, port: number, log: Logger): Promise<void> {
+  const { appOrigins, ensureBucketCors } = await import('./storage/bucket-cors.js');
+  const origins = appOrigins({ host: config.host, port, extra: config.corsAllowedOrigins, allowLocalhost: config.nodeEnv !== 'production' });
+  await ensureBucketCors(storage.client, storage.bucket, origins, log);
 }
 
 /** Starts the roles of one process over PostgreSQL and S3; `stop` undoes it in reverse. */
@@ -67,17 +78,13 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
 
     const assets = new AssetRepository(orm, pool);
     const metrics = new Metrics({
+      // pg-boss's own counts (its monitor refreshes them every second): one row, not a scan of its jobs.
       queueStats: async () => {
-        const r = await pool.query(
-          `select count(*)::int as queued,
-                  coalesce(extract(epoch from now() - min(created_on)), 0)::float as oldest
-             from pgboss.job where name = $1 and state in ('created', 'retry')`,
-          [PROCESS_AUDIO_QUEUE],
-        );
-        return { queued: r.rows[0].queued, oldestAgeSeconds: r.rows[0].oldest };
+        const q = await boss.getQueue(PROCESS_AUDIO_QUEUE);
+        return { queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0 };
       },
     });
-    const auth = new Auth(config.authJwtSecret ?? DEVELOPMENT_JWT_SECRET);
+    const auth = createAuth(config);
 
     const health = {
       database: () => assets.ping(),
@@ -87,6 +94,11 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
 
     // Each role loads only its own modules: a worker never imports the API
     // stack (Apollo, type-graphql, express: ~35 MB of RSS per process).
+    if (config.metricsPort !== null) {
+      const { startMetricsListener } = await import('./server/metrics-access.js');
+      const listener = await startMetricsListener(config.host, config.metricsPort, metrics);
+      stops.push(() => listener.close());
+    }
     let http: RunningHttp;
     if (role !== 'worker') {
       const { startApiRole } = await import('./server/api-role.js');
@@ -95,9 +107,12 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       });
       http = api.http;
       stops.push(() => api.stop());
+      // After listening: the app's origin includes the port (PORT=0 picks one).
+      if (config.s3.endpoint) await ensureAppCors(config, storage, http.port, log);
     } else {
       const { startProbeHttp } = await import('./server/probe-http.js');
-      http = await startProbeHttp({ host: config.host, port: config.port, health, metrics });
+      const { cachedHealth } = await import('./server/health.js');
+      http = await startProbeHttp({ host: config.host, port: config.port, health: cachedHealth({ checks: health }), metrics, metricsToken: config.metricsToken });
       stops.push(() => http.close());
     }
 

@@ -25,9 +25,3 @@ export function createLogger(o: LogOptions | string): Logger {
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname,name' } } } : {}),
   });
 }
-
-/** Strips the query (and with it the signature) from a URL before it is logged. */
-export function redactUrl(url: string): string {
-  const q = url.indexOf('?');
-  return q < 0 ? url : `${url.slice(0, q)}?…`;
-}

@@ -2,15 +2,17 @@ import 'reflect-metadata';
 import { parseArgs } from 'node:util';
 import { type Role, startApp } from './app.js';
 import { ConfigError, type Config, describeConfig, parseConfig } from './config/config.js';
+import { EmbeddedPostgresError } from './embedded/pg-error.js';
 import { createLogger } from './log.js';
 
-// npm scripts run on the Node that the `node` dependency brings; an install
-// with --ignore-scripts silently falls back to the machine's (STACK.md).
+// npm scripts run on the Node that the pinned `node-linux-*` optional
+// dependency brings; without it (another platform, --omit=optional) they
+// silently run on the machine's Node.
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
   console.error(
     `audio-service needs Node.js 24 or newer, this is ${process.versions.node}. ` +
-      'Run it through npm (npm start) after a plain `npm install` (not --ignore-scripts), which brings Node 24.',
+      'Run it through npm (npm start) after a plain `npm install` (Linux x64/arm64: it brings Node 24), or install Node 24.',
   );
   process.exit(1);
 }
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
   let cli: ReturnType<typeof parseCli>;
   try {
     cli = parseCli(process.argv.slice(2));
-    config = parseConfig(process.env);
+    config = parseConfig(process.env, process.cwd(), { role: cli.role });
   } catch (e) {
     console.error(e instanceof Error ? e.message : e);
     process.exit(2);
@@ -45,11 +47,11 @@ async function main(): Promise<void> {
   const log = createLogger({ level: config.logLevel, pretty: config.nodeEnv === 'development' && Boolean(process.stdout.isTTY) });
   const app = await startApp(config, cli.role, log);
   if (cli.role !== 'worker') log.info({ url: `${app.url}/graphql` }, 'GraphQL API ready');
-  if (!config.authJwtSecret && config.nodeEnv !== 'production') {
+  if (config.authDevelopmentSecret) {
     const token = await app.auth.sign('dev-user');
     console.log(
       `\n  GraphQL:   ${app.url}/graphql\n  Health:    ${app.url}/healthz\n` +
-        `  Dev token (AUTH_JWT_SECRET unset, development secret in use):\n  Authorization: Bearer ${token}\n`,
+        `  Dev token (AUTH_JWT_SECRET unset, development secret in use on embedded PostgreSQL and S3):\n  Authorization: Bearer ${token}\n`,
     );
   }
 
@@ -71,6 +73,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(e);
+  // A failure with a message written for people gets that one line, not a stack trace.
+  console.error(e instanceof EmbeddedPostgresError ? e.message : e);
   process.exit(1);
 });

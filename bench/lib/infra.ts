@@ -161,6 +161,10 @@ export interface ServiceProcess {
   exited: Promise<void>;
 }
 
+/** Unlocks /metrics on the services' ports (it is not served to anonymous requests). */
+export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
+export const BENCH_METRICS_HEADERS = { authorization: `Bearer ${BENCH_METRICS_TOKEN}` };
+
 export interface ClusterOptions {
   adminUrl: string;
   jwtSecret: string;
@@ -208,6 +212,7 @@ export class Cluster {
       S3_ACCESS_KEY_ID: S3_KEY,
       S3_SECRET_ACCESS_KEY: S3_KEY,
       AUTH_JWT_SECRET: this.o.jwtSecret,
+      METRICS_TOKEN: BENCH_METRICS_TOKEN,
       LOG_LEVEL: 'warn',
       TMPDIR: tmpDir,
       DATA_DIR: tmpDir,

@@ -6,6 +6,7 @@ import { gql, mapLimit, prepare } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, median, ratio } from '../lib/stats.js';
+import { makeKey, signToken, startJwksServer } from '../../test/helpers/jwks.js';
 
 const CONNECTIONS = 16;
 
@@ -81,24 +82,61 @@ export async function apiSection(ctx: BenchContext): Promise<SectionResult[]> {
   const assetBodies = assetIds.map(assetBody);
   const assetTokens = tokens.slice(0, assetUsers);
 
-  const kinds = {
-    typename: (d: number) => cannon(ctx.api.url, d, typename, tokens),
-    prepare: (d: number) => cannon(ctx.api.url, d, prepareBodies, tokens),
-    asset: (d: number) => cannon(ctx.api.url, d, assetBodies, assetTokens),
-  };
-  ctx.log('api: warm-up (2 s each, discarded)');
-  for (const run of Object.values(kinds)) await run(2);
-  const rounds: Record<keyof typeof kinds, Round[]> = { typename: [], prepare: [], asset: [] };
-  for (let r = 0; r < ctx.runs; r++) {
-    for (const k of Object.keys(kinds) as (keyof typeof kinds)[]) {
-      ctx.log(`api round ${r + 1}/${ctx.runs}: ${k}, ${duration} s`);
-      rounds[k].push(await kinds[k](duration));
+  const idp = await identityProviderApi(ctx, users);
+  try {
+    const kinds = {
+      typename: (d: number) => cannon(ctx.api.url, d, typename, tokens),
+      prepare: (d: number) => cannon(ctx.api.url, d, prepareBodies, tokens),
+      prepareRs256: (d: number) => cannon(idp.url, d, prepareBodies, idp.tokens),
+      asset: (d: number) => cannon(ctx.api.url, d, assetBodies, assetTokens),
+    };
+    ctx.log('api: warm-up (2 s each, discarded)');
+    for (const run of Object.values(kinds)) await run(2);
+    const rounds: Record<keyof typeof kinds, Round[]> = { typename: [], prepare: [], prepareRs256: [], asset: [] };
+    for (let r = 0; r < ctx.runs; r++) {
+      for (const k of Object.keys(kinds) as (keyof typeof kinds)[]) {
+        ctx.log(`api round ${r + 1}/${ctx.runs}: ${k}, ${duration} s`);
+        rounds[k].push(await kinds[k](duration));
+      }
     }
+    return [report(ctx, rounds, users, assetUsers, duration)];
+  } finally {
+    await idp.stop();
   }
-  return [report(ctx, rounds, users, assetUsers, duration)];
 }
 
-function report(ctx: BenchContext, rounds: Record<'typename' | 'prepare' | 'asset', Round[]>, users: number, assetUsers: number, duration: number): SectionResult {
+/**
+ * A second API process that verifies RS256 tokens of an identity provider
+ * (AUTH_JWKS_URL: a JWKS served from this process, a key made with jose),
+ * and one such token per user: what apps signed in with Auth0 or Keycloak send.
+ */
+async function identityProviderApi(ctx: BenchContext, users: number): Promise<{ url: string; tokens: string[]; stop(): Promise<void> }> {
+  const key = await makeKey('RS256', 'bench-key');
+  const jwks = await startJwksServer([key]);
+  const claims = { iss: 'https://idp.bench.test/', aud: 'audio-bench' };
+  try {
+    const api = await ctx.cluster.startService({
+      role: 'api',
+      name: 'api-rs256',
+      env: { AUTH_JWKS_URL: jwks.url, AUTH_ISSUER: claims.iss, AUTH_AUDIENCE: claims.aud },
+    });
+    const exp = Math.floor(Date.now() / 1000) + 86400;
+    const tokens = await Promise.all(Array.from({ length: users }, (_, i) => signToken(key, { ...claims, sub: `api-user-${i}`, exp })));
+    return {
+      url: api.url,
+      tokens,
+      async stop() {
+        await api.stop(3000);
+        await jwks.stop();
+      },
+    };
+  } catch (e) {
+    await jwks.stop();
+    throw e;
+  }
+}
+
+function report(ctx: BenchContext, rounds: Record<'typename' | 'prepare' | 'prepareRs256' | 'asset', Round[]>, users: number, assetUsers: number, duration: number): SectionResult {
   const med = (k: keyof typeof rounds, f: (r: Round) => number) => median(rounds[k].map(f));
   const rate = (k: keyof typeof rounds) => med(k, (r) => r.okPerSecond);
   const row = (name: string, k: keyof typeof rounds, target: string) => [
@@ -120,15 +158,18 @@ function report(ctx: BenchContext, rounds: Record<'typename' | 'prepare' | 'asse
     table(['request', 'successful req/s (median)', 'vs __typename', 'p50', 'p99', 'failed answers', 'per round', 'target'], [
       row('`{ __typename }` (same server, same rounds)', 'typename', '—'),
       row('`prepareAudioUpload` (asset row + presigned PUT)', 'prepare', '≥ 1,000/s'),
+      row('`prepareAudioUpload`, RS256 tokens of an identity provider (AUTH_JWKS_URL; second API process)', 'prepareRs256', '≥ 1,000/s'),
       row('`asset(id) { id status progress duration url }`', 'asset', '≥ 3,000/s'),
     ]);
   const prepareOk = rate('prepare');
+  const rs256Ok = rate('prepareRs256');
   const assetOk = rate('asset');
   return result(ctx, {
     key: 'api',
     title: '5. API request rates (autocannon)',
     targets: [
       { name: '5. API', target: 'prepareAudioUpload ≥ 1,000 req/s', measured: `${fmt(prepareOk)}/s, p99 ${fmt(med('prepare', (r) => r.p99))} ms (${ratio(prepareOk / rate('typename'), 2)} of __typename)`, met: ctx.quick ? null : prepareOk >= 1000 },
+      { name: '5. API', target: 'prepareAudioUpload with RS256 tokens (JWKS) ≥ 1,000 req/s', measured: `${fmt(rs256Ok)}/s, p99 ${fmt(med('prepareRs256', (r) => r.p99))} ms`, met: ctx.quick ? null : rs256Ok >= 1000 },
       { name: '5. API', target: 'asset(id) ≥ 3,000 req/s', measured: `${fmt(assetOk)}/s, p99 ${fmt(med('asset', (r) => r.p99))} ms (${ratio(assetOk / rate('typename'), 2)} of __typename)`, met: ctx.quick ? null : assetOk >= 3000 },
     ],
     markdown: md,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { type AssetEvent, complete, mapLimit, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { bareTranscodeArgs, FFMPEG, voiceNotes } from '../lib/inputs.js';
+import { BENCH_METRICS_HEADERS } from '../lib/infra.js';
 import { cpuCount, cpuOf, cpuOfComm, machineCpu, nowMs, runPool, timedRun } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, median, ratio, sec } from '../lib/stats.js';
@@ -24,7 +25,7 @@ interface ServiceRun {
 
 /** The worker's count of transcodes run as two processes (its /metrics). */
 async function pipelinedTranscodes(workerUrl: string): Promise<number> {
-  const text = await (await fetch(`${workerUrl}/metrics`)).text();
+  const text = await (await fetch(`${workerUrl}/metrics`, { headers: BENCH_METRICS_HEADERS })).text();
   return Number(/^audio_transcodes_total\{processes="2"\} (\d+)/m.exec(text)?.[1] ?? 0);
 }
 

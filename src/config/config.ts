@@ -22,8 +22,31 @@ export interface Config {
     secretAccessKey: string | null;
     forcePathStyle: boolean;
   };
-  /** null: the development secret (refused in production). */
+  // --- Authentication and operations endpoints (src/auth, src/server) ---
+  /** HS256 secret; null: no HS256 tokens, or the development secret when `authDevelopmentSecret`. */
   authJwtSecret: string | null;
+  /** JWKS of an identity provider (RS256/ES256/EdDSA tokens); null: none. */
+  authJwksUrl: string | null;
+  /** Required `iss` / `aud` of every bearer token; null: not checked. */
+  authIssuer: string | null;
+  authAudience: string | null;
+  /** The claim that names the owner. */
+  authOwnerClaim: string;
+  /** An unknown `kid` fetches the JWKS again at most this often (a flood of made-up kids costs one fetch). */
+  authJwksCooldownSeconds: number;
+  /** Clock difference tolerated on `exp`/`nbf`/`iat` between the token's issuer and us. */
+  authClockToleranceSeconds: number;
+  /**
+   * The public development secret and /dev/token are in use: only with no
+   * AUTH_JWT_SECRET/AUTH_JWKS_URL, embedded PostgreSQL and S3, a loopback
+   * HOST, and not production (contract: Commands).
+   */
+  authDevelopmentSecret: boolean;
+  /** A separate listener on HOST for /metrics; null: none. */
+  metricsPort: number | null;
+  /** Bearer token that unlocks /metrics on the public port; null: /metrics is not public. */
+  metricsToken: string | null;
+  // --- end of authentication and operations endpoints ---
   ffmpegPath: string | null;
   maxUploadBytes: number;
   maxDurationSeconds: number;
@@ -44,7 +67,8 @@ export interface Config {
   /**
    * Browser origins (scheme://host[:port]) allowed to call /graphql over HTTP
    * and WebSocket besides the service's own; outside production any
-   * localhost origin is allowed too.
+   * localhost origin is allowed too. The same origins may upload to the
+   * bucket (src/storage/bucket-cors.ts merges them into its CORS rules).
    */
   corsAllowedOrigins: string[];
   /** graphql-ws sockets one user may hold open on one API process. */
@@ -121,7 +145,17 @@ const schema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
+  // --- Authentication and operations endpoints ---
   AUTH_JWT_SECRET: z.string().min(32, 'expected at least 32 characters (HS256 needs a 256-bit key)').optional(),
+  AUTH_JWKS_URL: z.string().trim().refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'expected the http(s):// URL of a JSON Web Key Set').optional(),
+  AUTH_ISSUER: z.string().trim().min(1).optional(),
+  AUTH_AUDIENCE: z.string().trim().min(1).optional(),
+  AUTH_OWNER_CLAIM: z.string().trim().regex(/^[\w:/.-]{1,200}$/, 'expected a claim name such as sub or https://example.com/user_id').optional(),
+  AUTH_CLOCK_TOLERANCE_SECONDS: int(0, 300).optional(),
+  AUTH_JWKS_COOLDOWN_SECONDS: int(0, 3600).optional(),
+  METRICS_PORT: int(1, 65535).optional(),
+  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (it guards /metrics on the public port)').optional(),
+  // --- end of authentication and operations endpoints ---
   FFMPEG_PATH: z.string().trim().min(1).optional(),
   MAX_UPLOAD_BYTES: int(1, 2 ** 31 - 1).optional(),
   MAX_DURATION_SECONDS: int(1).optional(),
@@ -147,8 +181,42 @@ const schema = z.object({
 /** Names of every variable the service reads (docs and compose checks use it). */
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
+/** 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
+}
+
+export interface ParseOptions {
+  /** The process's role: a worker-only process verifies no tokens, so it needs no auth settings. */
+  role?: 'api' | 'worker' | 'all';
+}
+
+/**
+ * Fails closed (contract: Commands): the public development secret only
+ * with embedded PostgreSQL and S3 on a loopback HOST outside production;
+ * any other API process refuses to start without a real way to verify tokens.
+ */
+function authProblems(e: { NODE_ENV?: string; AUTH_JWT_SECRET?: string; AUTH_JWKS_URL?: string; DATABASE_URL?: string; S3_ENDPOINT?: string; HOST?: string }, role: string) {
+  const configured = Boolean(e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL);
+  const embedded = !e.DATABASE_URL && !e.S3_ENDPOINT;
+  const loopback = isLoopbackHost(e.HOST ?? '127.0.0.1');
+  const development = !configured && embedded && loopback && e.NODE_ENV !== 'production';
+  if (configured || development || role === 'worker') return { development: development && role !== 'worker', problems: [] };
+  const why =
+    e.NODE_ENV === 'production'
+      ? 'NODE_ENV=production'
+      : !embedded
+        ? 'DATABASE_URL or S3_ENDPOINT is set'
+        : `HOST=${e.HOST} is not a loopback address`;
+  return {
+    development: false,
+    problems: [`AUTH_JWT_SECRET or AUTH_JWKS_URL: required when ${why} (the development secret is public: it is used only with embedded PostgreSQL and S3 on a loopback HOST)`],
+  };
+}
+
 /** Pure: environment in, Config out, or a ConfigError naming every bad variable. */
-export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+export function parseConfig(env: Record<string, string | undefined>, cwd = process.cwd(), options: ParseOptions = {}): Config {
   const present = Object.fromEntries(
     CONFIG_VARIABLES.filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]),
   );
@@ -160,9 +228,10 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
   }
   const e = parsed.data;
   const nodeEnv = e.NODE_ENV ?? 'development';
-  const problems: string[] = [];
-  if (nodeEnv === 'production' && !e.AUTH_JWT_SECRET) {
-    problems.push('AUTH_JWT_SECRET: required when NODE_ENV=production (the development secret would let anyone mint tokens)');
+  const auth = authProblems(e, options.role ?? 'all');
+  const problems: string[] = [...auth.problems];
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === (e.PORT ?? 4000)) {
+    problems.push(`METRICS_PORT=${e.METRICS_PORT}: must differ from PORT (the metrics listener is a separate one)`);
   }
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     problems.push('S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY: set both or neither');
@@ -188,6 +257,17 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
       forcePathStyle: e.S3_FORCE_PATH_STYLE ?? endpoint !== 'aws',
     },
     authJwtSecret: e.AUTH_JWT_SECRET ?? null,
+    authJwksUrl: e.AUTH_JWKS_URL ?? null,
+    authIssuer: e.AUTH_ISSUER ?? null,
+    authAudience: e.AUTH_AUDIENCE ?? null,
+    authOwnerClaim: e.AUTH_OWNER_CLAIM ?? 'sub',
+    // A few seconds: the issuer's clock and ours are NTP-synced, not identical.
+    authClockToleranceSeconds: e.AUTH_CLOCK_TOLERANCE_SECONDS ?? 5,
+    // jose's default: a rotation is picked up within 30 s of the last fetch.
+    authJwksCooldownSeconds: e.AUTH_JWKS_COOLDOWN_SECONDS ?? 30,
+    authDevelopmentSecret: auth.development,
+    metricsPort: e.METRICS_PORT ?? null,
+    metricsToken: e.METRICS_TOKEN ?? null,
     ffmpegPath: e.FFMPEG_PATH ?? null,
     maxUploadBytes: e.MAX_UPLOAD_BYTES ?? 1024 * MIB,
     maxDurationSeconds: e.MAX_DURATION_SECONDS ?? 14400,
@@ -221,6 +301,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     ...config,
     databaseUrl: config.databaseUrl?.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@') ?? null,
     authJwtSecret: mask(config.authJwtSecret),
+    metricsToken: mask(config.metricsToken),
     s3: { ...config.s3, secretAccessKey: mask(config.s3.secretAccessKey) },
   };
 }

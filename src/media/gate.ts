@@ -21,8 +21,16 @@
 //   ID3v2 tags itself (id3v2Size) and asks file-type only about the bytes after
 //   them, reading further into the object when a tag (cover art!) is larger
 //   than the first read. ffmpeg skips leading ID3v2 tags for every demuxer
-//   (avformat_open_input), so ID3 + FLAC or ID3 + WAV decode too. Known
-//   miss: MP3s with junk between the tag and the first frame are refused.
+//   (avformat_open_input), so ID3 + FLAC or ID3 + WAV decode too.
+// - MP3s as old taggers and rippers leave them: junk or zeros between the tag
+//   and the first frame, a tag whose size is wrong or not sync-safe, bytes
+//   before any tag. ffmpeg's mp3 demuxer skips up to 64 KiB of such junk; the
+//   gate accepts them only when nothing else is recognised there and
+//   MP3_CHAIN_FRAMES frame headers follow one another, each where the one
+//   before says it ends (findMpegAudio). One frame sync in random binary
+//   passes about once in a few thousand tries; three in a chain do not.
+//   What follows the last frame (ID3v1, APE, Lyrics3, an appended
+//   executable) is never read here; only the re-encode is ever served.
 // Whatever passes still has to decode: ffmpeg runs with the demuxer forced
 // (`-f`, so it never probes into another format), and a file that does not
 // decode fails as UNREADABLE_AUDIO.
@@ -168,7 +176,9 @@ export async function detectObjectFileType(readRange: ReadRange, sizeBytes: numb
   let offset = 0; // of buf[0] in the object
   let reads = 1;
   for (let tag = id3v2Size(buf); tag !== 0; tag = id3v2Size(buf)) {
-    if (tag < 0) return { ok: false, detected: null, reason: 'malformed ID3v2 header' };
+    // A size that is not sync-safe (some old taggers): ffmpeg does not skip
+    // such a tag either, its mp3 demuxer steps over it as junk; so do we.
+    if (tag < 0) return mpegAudioDecision(buf.subarray(3), 'malformed ID3v2 header and no MPEG audio frames after it');
     offset += tag;
     if (offset >= sizeBytes) return { ok: false, detected: null, reason: 'ID3v2 tag with no audio after it' };
     if (buf.length - tag >= Math.min(FILE_TYPE_SAMPLE_BYTES, sizeBytes - offset)) {
@@ -180,7 +190,75 @@ export async function detectObjectFileType(readRange: ReadRange, sizeBytes: numb
       return { ok: false, detected: null, reason: `ID3v2 tags need more than ${GATE_MAX_READS} reads` };
     }
   }
-  return decideFileType((await fileTypeFromBuffer(buf)) ?? detectExtraSignature(buf), buf);
+  const detected = (await fileTypeFromBuffer(buf)) ?? detectExtraSignature(buf);
+  if (!detected) return mpegAudioDecision(buf, 'no known file type in the leading bytes');
+  return decideFileType(detected, buf);
+}
+
+/** MPEG audio frames after junk, or a refusal saying `reason`. */
+function mpegAudioDecision(buf: Uint8Array, reason: string): GateDecision {
+  const found = findMpegAudio(buf);
+  if (!found) return { ok: false, detected: null, reason };
+  return decideFileType({ ext: found.ext, mime: 'audio/mpeg' });
+}
+
+/** Frames that must follow one another for junk-prefixed bytes to count as MPEG audio. */
+export const MP3_CHAIN_FRAMES = 3;
+
+// Kbit/s by [MPEG-1 ? 0 : 1][layer 1..3][bitrate index]; index 0 (free format) and 15 are refused.
+const BITRATES: readonly (readonly (readonly number[])[])[] = [
+  [[], [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448], [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384], [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320]],
+  [[], [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256], [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160], [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160]],
+];
+const SAMPLE_RATES: Readonly<Record<number, readonly number[]>> = { 3: [44100, 48000, 32000], 2: [22050, 24000, 16000], 0: [11025, 12000, 8000] };
+
+export interface MpegFrameHeader {
+  /** Version bits: 3 MPEG-1, 2 MPEG-2, 0 MPEG-2.5. */
+  version: number;
+  layer: 1 | 2 | 3;
+  sampleRate: number;
+  /** Whole frame, header included. */
+  length: number;
+}
+
+/** The MPEG audio frame header at `at` (ISO/IEC 11172-3 §2.4.2.3), or undefined. */
+export function mpegFrameHeader(b: Uint8Array, at: number): MpegFrameHeader | undefined {
+  if (at + 4 > b.length || b[at] !== 0xff || (b[at + 1]! & 0xe0) !== 0xe0) return undefined;
+  const version = (b[at + 1]! >> 3) & 3;
+  const layerBits = (b[at + 1]! >> 1) & 3;
+  const bitrateIndex = b[at + 2]! >> 4;
+  const rateIndex = (b[at + 2]! >> 2) & 3;
+  if (version === 1 || layerBits === 0 || bitrateIndex === 0 || bitrateIndex === 15 || rateIndex === 3) return undefined;
+  const layer = (4 - layerBits) as 1 | 2 | 3;
+  const kbps = BITRATES[version === 3 ? 0 : 1]![layer]![bitrateIndex]!;
+  const sampleRate = SAMPLE_RATES[version]![rateIndex]!;
+  const padding = (b[at + 2]! >> 1) & 1;
+  let length: number;
+  if (layer === 1) length = (Math.floor((12 * kbps * 1000) / sampleRate) + padding) * 4;
+  else if (layer === 3 && version !== 3) length = Math.floor((72 * kbps * 1000) / sampleRate) + padding;
+  else length = Math.floor((144 * kbps * 1000) / sampleRate) + padding;
+  return { version, layer, sampleRate, length };
+}
+
+/**
+ * The first offset in `b` where MP3_CHAIN_FRAMES MPEG audio frames of one
+ * version, layer and sample rate follow one another, with the ext file-type
+ * would give that layer; undefined when there is none.
+ */
+export function findMpegAudio(b: Uint8Array): { offset: number; ext: 'mp3' | 'mp2' | 'mp1' } | undefined {
+  for (let at = b.indexOf(0xff); at >= 0; at = b.indexOf(0xff, at + 1)) {
+    const first = mpegFrameHeader(b, at);
+    if (!first) continue;
+    let next = at + first.length;
+    let chained = 1;
+    for (; chained < MP3_CHAIN_FRAMES; chained++) {
+      const h = mpegFrameHeader(b, next);
+      if (!h || h.version !== first.version || h.layer !== first.layer || h.sampleRate !== first.sampleRate) break;
+      next += h.length;
+    }
+    if (chained === MP3_CHAIN_FRAMES) return { offset: at, ext: first.layer === 3 ? 'mp3' : first.layer === 2 ? 'mp2' : 'mp1' };
+  }
+  return undefined;
 }
 
 /** The gate over bytes already in memory, taken to be the whole file. */

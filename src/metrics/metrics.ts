@@ -1,7 +1,15 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+export interface QueueStats {
+  queued: number;
+  active: number;
+}
+
+/** Scrapes within this long of the last read share it: the queue is read at most once a second. */
+const QUEUE_STATS_CACHE_MS = 1000;
+
 export interface MetricsSources {
-  queueStats?: () => Promise<{ queued: number; oldestAgeSeconds: number }>;
+  queueStats?: () => Promise<QueueStats>;
   wsConnections?: () => number;
   subscriptions?: () => number;
 }
@@ -63,9 +71,10 @@ export class Metrics {
     if (options.subscriptions) this.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', options.subscriptions);
     const stats = options.queueStats;
     if (stats) {
-      let pending: Promise<{ queued: number; oldestAgeSeconds: number }> | null = null;
-      // One query per scrape serves both gauges.
-      const read = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), 0)));
+      let pending: Promise<QueueStats> | null = null;
+      // One read serves both gauges and every scrape for a second, however many scrapers there are.
+      const read = () =>
+        (pending ??= stats().finally(() => setTimeout(() => (pending = null), QUEUE_STATS_CACHE_MS).unref()));
       new Gauge({
         name: 'audio_queue_depth',
         help: 'Jobs waiting to be processed (created or retry)',
@@ -75,11 +84,11 @@ export class Metrics {
         },
       });
       new Gauge({
-        name: 'audio_queue_oldest_job_age_seconds',
-        help: 'Age of the oldest job still waiting',
+        name: 'audio_queue_active_jobs',
+        help: 'Jobs being processed now',
         registers: [this.registry],
         async collect() {
-          this.set((await read()).oldestAgeSeconds);
+          this.set((await read()).active);
         },
       });
     }

@@ -2,7 +2,7 @@ import { Arg, Ctx, ID, Mutation, Resolver } from 'type-graphql';
 import { notFound } from '../domain/errors.js';
 import { AudioAssetType } from '../schema/asset.type.js';
 import { type GraphQLContext, requireViewer } from '../schema/context.js';
-import { CompleteAudioUploadInput, PrepareAudioUploadInput, PreparedUpload } from '../schema/upload.type.js';
+import { CompleteAudioUploadInput, PrepareAudioUploadInput, PreparedUpload, RecordUploadedPartInput, UploadedPart } from '../schema/upload.type.js';
 import { parseAssetId } from '../domain/asset.js';
 
 @Resolver()
@@ -36,5 +36,18 @@ export class UploadResolver {
     const assetId = parseAssetId(input.id);
     if (!assetId) throw notFound();
     return ctx.uploads.complete(viewer.id, assetId, input.parts ?? null);
+  }
+
+  @Mutation(() => UploadedPart, {
+    description:
+      'Record a stored part of a multipart upload and its ETag, so that a client that lost its state (a reloaded page) learns from renewUploadUrls which parts to skip.',
+  })
+  async recordUploadedPart(@Arg('input', () => RecordUploadedPartInput) input: RecordUploadedPartInput, @Ctx() ctx: GraphQLContext) {
+    const viewer = requireViewer(ctx);
+    // Counted with completions: both are a few calls per upload.
+    await ctx.rateLimits.consume('completeAudioUpload', viewer.id);
+    const assetId = parseAssetId(input.id);
+    if (!assetId) throw notFound();
+    return ctx.uploads.recordPart(viewer.id, assetId, { partNumber: input.partNumber, etag: input.etag });
   }
 }

@@ -29,6 +29,15 @@ export class MultipartUpload {
   parts!: PresignedPart[];
 }
 
+@ObjectType({ description: 'A part of a multipart upload that storage holds, with the ETag it answered.' })
+export class UploadedPart {
+  @Field(() => Int)
+  partNumber!: number;
+
+  @Field(() => String)
+  etag!: string;
+}
+
 @ObjectType({ description: 'Where and how to PUT the original file, straight to object storage.' })
 export class PreparedUpload {
   @Field(() => AudioAssetType)
@@ -45,6 +54,12 @@ export class PreparedUpload {
 
   @Field(() => Date)
   expiresAt!: Date;
+
+  @Field(() => [UploadedPart], {
+    description:
+      'Parts of a multipart upload already stored (from storage\'s ListParts, or else from recordUploadedPart): a resumed upload PUTs only the others and completes with all. Empty from prepareAudioUpload.',
+  })
+  uploadedParts!: UploadedPart[];
 }
 
 @InputType()
@@ -84,4 +99,16 @@ export class CompleteAudioUploadInput {
 
   @Field(() => [UploadedPartInput], { nullable: true, description: 'Required for a multipart upload: every part, in order.' })
   parts?: UploadedPartInput[] | null;
+}
+
+@InputType()
+export class RecordUploadedPartInput {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => Int)
+  partNumber!: number;
+
+  @Field(() => String, { description: "The ETag header that the storage returned for this part's PUT." })
+  etag!: string;
 }

@@ -13,7 +13,7 @@ import { TerminalAssetCache } from '../services/terminal-asset-cache.js';
 import { UploadsService } from '../services/uploads.service.js';
 import type { Storage } from '../storage/s3.js';
 import { devRoutes } from './dev-routes.js';
-import type { HealthCheck } from './health.js';
+import { type HealthCheck, cachedHealth } from './health.js';
 import { type RunningHttp, httpSecurity, startHttp } from './http.js';
 import { webRoutes } from './web.js';
 
@@ -47,6 +47,7 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
   const events = new AssetEvents({ databaseUrl: d.databaseUrl, log, observer: finalAssets });
   await events.start();
   try {
+    watchKeySet(d.auth, d.metrics, log);
     d.metrics.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', () => events.subscriberCount);
     const schema = await buildAppSchema();
     const baseContext = {
@@ -66,17 +67,21 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
       explorer: config.graphqlExplorer,
       graphql: { schema, auth: d.auth, baseContext },
       security: httpSecurity(config),
-      health: {
-        ...d.health,
-        events: async () => {
-          if (!events.isListening) throw new Error('not listening');
+      health: cachedHealth({
+        checks: {
+          ...d.health,
+          events: async () => {
+            if (!events.isListening) throw new Error('not listening');
+          },
         },
-      },
+        advisories: keySetAdvisory(d.auth),
+      }),
       log,
       metrics: d.metrics,
+      metricsToken: config.metricsToken,
       extraRoutes: (app) => {
-        // Development tokens only where the development secret is in use.
-        if (config.nodeEnv !== 'production' && !config.authJwtSecret) devRoutes(d.auth)(app);
+        // Development tokens only where config.ts allowed the development secret.
+        if (config.authDevelopmentSecret) devRoutes(d.auth)(app);
         webRoutes({ explorer: config.graphqlExplorer, production: config.nodeEnv === 'production' })(app);
       },
     });
@@ -92,4 +97,30 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
     await events.stop();
     throw e;
   }
+}
+
+/**
+ * The identity provider's keys, fetched at start-up without waiting for
+ * them: an unreachable JWKS leaves the service up (HS256 and cached tokens
+ * still work) and says so in the log, /metrics and /healthz (`degraded`).
+ */
+function watchKeySet(auth: Auth, metrics: Metrics, log: Logger): void {
+  const keys = auth.keySet;
+  if (!keys) return;
+  metrics.live('audio_auth_jwks_available', '1 while the identity provider\'s keys could be fetched (AUTH_JWKS_URL), else 0', () => (keys.available ? 1 : 0));
+  void keys.refresh().then((ok) => {
+    if (!ok) log.warn({ url: keys.url }, "the identity provider's keys (AUTH_JWKS_URL) could not be fetched; tokens it signs are refused until they can be");
+  });
+}
+
+/** /healthz's view of the keys; a health probe also retries a failed fetch, so the state recovers without traffic. */
+function keySetAdvisory(auth: Auth): Record<string, () => boolean> {
+  const keys = auth.keySet;
+  if (!keys) return {};
+  return {
+    jwks: () => {
+      if (!keys.available) void keys.refresh();
+      return keys.available;
+    },
+  };
 }

@@ -61,10 +61,10 @@ export function attachGraphQLWs(o: WsOptions) {
     else connectionsByUser.delete(extra.viewer.id);
     delete extra.viewer;
   };
-  const closeAtExpiry = (extra: SocketExtra, expiresAtSeconds: number) => {
-    const delay = expiresAtSeconds * 1000 - Date.now();
+  const closeAtExpiry = (extra: SocketExtra, untilMs: number) => {
+    const delay = untilMs - Date.now();
     extra.expiryTimer = setTimeout(() => {
-      if (delay > MAX_TIMER_MS) return closeAtExpiry(extra, expiresAtSeconds);
+      if (delay > MAX_TIMER_MS) return closeAtExpiry(extra, untilMs);
       extra.socket.close(CloseCode.Forbidden, 'Forbidden: the token has expired');
     }, Math.max(0, Math.min(delay, MAX_TIMER_MS)));
     extra.expiryTimer.unref();
@@ -94,7 +94,8 @@ export function attachGraphQLWs(o: WsOptions) {
         }
         connectionsByUser.set(viewer.id, open + 1);
         ctx.extra.viewer = viewer;
-        if (viewer.expiresAt !== null) closeAtExpiry(ctx.extra, viewer.expiresAt);
+        // The moment HTTP starts refusing the token (exp + clock tolerance), the socket ends too.
+        closeAtExpiry(ctx.extra, o.auth.validUntilMs(viewer));
         return true;
       },
       onClose: (ctx) => release(ctx.extra),

@@ -13,7 +13,8 @@ import { makeFormatError } from './errors.js';
 import { attachGraphQLWs } from './graphql-ws.js';
 import { observabilityPlugin } from './observability.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { type HealthCheck, healthHandler } from './health.js';
+import { type HealthReport, healthHandler } from './health.js';
+import { serveMetrics } from './metrics-access.js';
 import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, documentSizeGuard } from './limits.js';
 import { listen } from './listen.js';
 import { type OriginPolicy, originGuard } from './origins.js';
@@ -46,13 +47,16 @@ export interface HttpOptions {
     auth: Auth;
     baseContext: Omit<GraphQLContext, 'viewer' | 'authError'>;
   };
-  health: Record<string, HealthCheck>;
+  /** /healthz (cached: server/health.ts). */
+  health: () => Promise<HealthReport>;
   log: Logger;
   /** Extra routes (development token, web app) mounted before /graphql. */
   extraRoutes?: (app: express.Express) => void;
   security?: HttpSecurity;
-  /** Served at /metrics (a worker-only process serves it from server/probe-http.ts). */
+  /** Served at /metrics to requests with `Bearer <metricsToken>` (a worker-only process: server/probe-http.ts). */
   metrics?: Metrics;
+  /** null: /metrics is not served on this port. */
+  metricsToken?: string | null;
 }
 
 export interface RunningHttp {
@@ -72,11 +76,7 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
   const server = http.createServer(app);
   app.get('/healthz', healthHandler(o.health));
   const metrics = o.metrics;
-  if (metrics) {
-    app.get('/metrics', async (_req, res) => {
-      res.type('text/plain; version=0.0.4').send(await metrics.text());
-    });
-  }
+  if (metrics && o.metricsToken) app.get('/metrics', serveMetrics(metrics, o.metricsToken));
 
   const g = o.graphql;
   const security = o.security ?? STRICT;

@@ -10,6 +10,8 @@ import { type UploadedPart, planParts, validateUploadedParts } from '../domain/m
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
 import { parseProcessingOptions } from '../domain/processing-options.js';
 import { PROCESS_AUDIO_QUEUE, type ProcessAudioData } from '../jobs/queue.js';
+import { UploadPartRepository } from '../db/upload-part.repository.js';
+import { listStoredParts } from '../storage/list-parts.js';
 import { uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
 
@@ -26,19 +28,28 @@ export interface PreparedUploadResult {
   uploadHeaders: { name: string; value: string }[];
   multipart: { partSize: number; parts: { partNumber: number; url: string }[] } | null;
   expiresAt: Date;
+  /** Parts of a multipart upload already stored (renewUploadUrls: what a resumed upload skips). */
+  uploadedParts: UploadedPart[];
 }
+
+/** Longer than any ETag S3-compatible storage returns (a quoted MD5, or MD5-N for a copy). */
+const MAX_ETAG_LENGTH = 200;
 
 const uploadNotFound = (detail: string) => new ApiError('UPLOAD_NOT_FOUND', detail);
 
 /** The upload use cases: prepare (presign), renew URLs, complete (verify + queue). */
 export class UploadsService {
+  private readonly parts: UploadPartRepository;
+
   constructor(
     private readonly assets: AssetRepository,
     private readonly storage: Storage,
     private readonly pool: pg.Pool,
     private readonly boss: PgBoss,
     private readonly config: UploadsConfig,
-  ) {}
+  ) {
+    this.parts = new UploadPartRepository(pool);
+  }
 
   async prepare(
     ownerId: string,
@@ -48,20 +59,39 @@ export class UploadsService {
     const options = parseProcessingOptions(input);
     const id = randomUUID();
     const expiresAt = this.expiry();
-    const multipartUploadId =
-      input.size >= this.config.multipartThresholdBytes ? await this.storage.createMultipart(uploadKey(id), { contentType: input.contentType }) : null;
-    const asset = await this.assets.create({
+    // The row first: a failing insert leaves nothing in storage.
+    const created = await this.assets.create({
       id,
       ownerId,
       filename: input.filename,
       size: input.size,
       contentType: input.contentType,
       uploadExpiresAt: expiresAt,
-      multipartUploadId,
       loudnessTarget: options.loudnessTarget,
       renditionsRequested: options.renditions,
     });
+    const asset = input.size >= this.config.multipartThresholdBytes ? await this.startMultipart(created) : created;
     return this.sign(asset, expiresAt);
+  }
+
+  /**
+   * Opens the multipart upload of a new row and records its id. Whatever
+   * fails, nothing is left: not the row (the client got an error and no id),
+   * not the upload (the sweep only sees uploads that a row names).
+   */
+  private async startMultipart(asset: AudioAssetEntity): Promise<AudioAssetEntity> {
+    const key = uploadKey(asset.id);
+    let uploadId: string | null = null;
+    try {
+      uploadId = await this.storage.createMultipart(key, { contentType: asset.contentType });
+      const updated = await this.assets.moveTo(asset.id, AssetStatus.AWAITING_UPLOAD, { multipartUploadId: uploadId }, [AssetStatus.AWAITING_UPLOAD]);
+      if (!updated) throw new Error('the new asset row vanished before its multipart upload was recorded');
+      return updated;
+    } catch (e) {
+      if (uploadId) await this.storage.abortMultipart(key, uploadId).catch(() => false);
+      await this.assets.deleteOwned(asset.id, asset.ownerId).catch(() => null);
+      throw e;
+    }
   }
 
   /**
@@ -77,7 +107,35 @@ export class UploadsService {
     const expiresAt = this.expiry();
     const renewed = await this.assets.moveTo(id, AssetStatus.AWAITING_UPLOAD, { uploadExpiresAt: expiresAt }, [AssetStatus.AWAITING_UPLOAD]);
     if (!renewed) throw badInput('the upload is no longer awaiting its file', 'id');
-    return this.sign(renewed, expiresAt);
+    return { ...(await this.sign(renewed, expiresAt)), uploadedParts: await this.storedParts(renewed) };
+  }
+
+  /**
+   * Records a part the client has stored and the ETag storage gave it, so a
+   * reloaded page can resume without sending it again (renew lists it).
+   */
+  async recordPart(ownerId: string, id: string, part: UploadedPart): Promise<UploadedPart> {
+    const asset = await this.assets.findOwned(id, ownerId);
+    if (!asset) throw notFound();
+    if (asset.status !== AssetStatus.AWAITING_UPLOAD || !asset.multipartUploadId) {
+      throw badInput(`the upload is ${asset.status}${asset.multipartUploadId ? '' : ' and not multipart'}: only parts of a multipart upload awaiting its file are recorded`, 'id');
+    }
+    const count = planParts(asset.size, this.config.multipartPartBytes).parts.length;
+    if (!Number.isInteger(part.partNumber) || part.partNumber < 1 || part.partNumber > count) {
+      throw badInput(`partNumber must be 1..${count}`, 'partNumber');
+    }
+    const etag = part.etag.trim();
+    if (etag === '' || etag.length > MAX_ETAG_LENGTH) throw badInput(`etag must be the ETag header storage returned (1-${MAX_ETAG_LENGTH} characters)`, 'etag');
+    const recorded = { partNumber: part.partNumber, etag };
+    await this.parts.record(id, recorded);
+    return recorded;
+  }
+
+  /** Parts already stored: the storage's own list where it has ListParts, else the parts record. */
+  private async storedParts(asset: AudioAssetEntity): Promise<UploadedPart[]> {
+    if (!asset.multipartUploadId) return [];
+    const listed = await listStoredParts(this.storage.client, this.storage.bucket, uploadKey(asset.id), asset.multipartUploadId);
+    return listed ?? (await this.parts.list(asset.id));
   }
 
   private expiry(): Date {
@@ -89,7 +147,7 @@ export class UploadsService {
     const ttl = this.config.uploadUrlTtlSeconds;
     if (!asset.multipartUploadId) {
       const uploadUrl = await this.storage.presignPut(key, asset.contentType, asset.size, ttl);
-      return { asset, uploadUrl, uploadHeaders: [{ name: 'Content-Type', value: asset.contentType }], multipart: null, expiresAt };
+      return { asset, uploadUrl, uploadHeaders: [{ name: 'Content-Type', value: asset.contentType }], multipart: null, expiresAt, uploadedParts: [] };
     }
     const plan = planParts(asset.size, this.config.multipartPartBytes);
     const uploadId = asset.multipartUploadId;
@@ -99,7 +157,7 @@ export class UploadsService {
         url: await this.storage.presignPart(key, uploadId, p.partNumber, p.length, ttl),
       })),
     );
-    return { asset, uploadUrl: null, uploadHeaders: [], multipart: { partSize: plan.partSize, parts }, expiresAt };
+    return { asset, uploadUrl: null, uploadHeaders: [], multipart: { partSize: plan.partSize, parts }, expiresAt, uploadedParts: [] };
   }
 
   /**
@@ -133,6 +191,7 @@ export class UploadsService {
       if (moved) {
         const data: ProcessAudioData = { assetId: id };
         await this.boss.send(PROCESS_AUDIO_QUEUE, data, { db: bossDb(client) });
+        await this.parts.clear(client, id);
       }
       return moved;
     });

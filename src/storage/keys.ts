@@ -19,9 +19,10 @@ export const opusKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.ogg`;
 
 /** The asset id a key belongs to, or null for a key that is none of ours. */
 export function assetIdOfKey(key: string): string | null {
-  const m = /^(?:uploads\/([0-9a-f-]{36})|audio\/([0-9a-f-]{36})\.(?:m4a|ogg))$/.exec(key);
+  const m = /^(?:uploads\/([^/]+)|audio\/([^/]+)\.(?:m4a|ogg))$/.exec(key);
   const id = m?.[1] ?? m?.[2];
-  return id && isAssetId(id) ? id : null;
+  // What an asset id looks like is decided in one place: domain/asset.ts.
+  return id !== undefined && isAssetId(id) ? id : null;
 }
 
 /** A safe, server-made download name for Content-Disposition. */

@@ -31,8 +31,8 @@ describe('the GraphQL explorer in Chromium', { skip: skipWithoutChromium }, () =
   const elsewhere: string[] = [];
 
   before(async () => {
-    // Empty = unset: the development secret, so /dev/token exists as under `npm start`.
-    t = await startTestApp({ env: { AUTH_JWT_SECRET: '' } });
+    // The development secret, so /dev/token exists as under `npm start`.
+    t = await startTestApp({ developmentAuth: true });
     b = await launch({ width: 1280, height: 800 });
     const own = new URL(t.app.url).host;
     await b.context.route('**/*', (route) => {

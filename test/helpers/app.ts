@@ -36,6 +36,13 @@ export interface TestAppOptions {
   db?: TestDatabase;
   s3?: TestS3;
   tmpDir?: string;
+  /**
+   * Development auth as `npm start` has it on embedded servers (the public
+   * development secret and /dev/token), though this app runs on the test's
+   * database and bucket: config.ts allows it from the environment only with
+   * embedded PostgreSQL and S3.
+   */
+  developmentAuth?: boolean;
 }
 
 /** The env a process of the service needs to join this test's database and bucket. */
@@ -48,23 +55,32 @@ export function serviceEnv(db: TestDatabase, s3: TestS3, tmpDir: string): Record
     S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
     TMPDIR: tmpDir,
     AUTH_JWT_SECRET: TEST_JWT_SECRET,
+    METRICS_TOKEN: TEST_METRICS_TOKEN,
   };
 }
 
 export const TEST_JWT_SECRET = 'test-secret-of-at-least-thirty-two-characters!';
+export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
+/** Headers that unlock /metrics on the public port. */
+export const METRICS_HEADERS = { authorization: `Bearer ${TEST_METRICS_TOKEN}` };
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.db ?? (await testDatabase());
   const s3 = options.s3 ?? (await testS3());
   const tmpDir = options.tmpDir ?? (await mkdtemp(path.join(tmpdir(), 'audio-test-tmp-')));
-  const config = parseConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    ...serviceEnv(db, s3, tmpDir),
-    WORKER_CONCURRENCY: '2',
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...options.env,
-  });
+  const parsed = parseConfig(
+    {
+      NODE_ENV: 'test',
+      PORT: '0',
+      ...serviceEnv(db, s3, tmpDir),
+      WORKER_CONCURRENCY: '2',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      ...options.env,
+    },
+    process.cwd(),
+    { role: options.role ?? 'all' },
+  );
+  const config = options.developmentAuth ? { ...parsed, authJwtSecret: null, authDevelopmentSecret: true } : parsed;
   const app = await startApp(config, options.role ?? 'all', createLogger(config.logLevel));
   const defaultToken = await app.auth.sign('user-a');
   const sockets: Client[] = [];
@@ -200,6 +216,16 @@ export async function prepareAndPut(
   const put = await fetch(p.uploadUrl, { method: 'PUT', headers, body });
   if (!put.ok) throw new Error(`PUT failed: ${put.status} ${await put.text()}`);
   return p.asset.id as string;
+}
+
+/** Polls the asset until it is DONE or FAILED, and returns it then. */
+export async function waitForEnd(t: TestApp, id: string, timeoutMs = 60_000): Promise<any> {
+  for (const end = Date.now() + timeoutMs; ; ) {
+    const asset = (await t.gql(ASSET, { id })).data?.asset;
+    if (asset?.status === 'DONE' || asset?.status === 'FAILED') return asset;
+    if (Date.now() > end) throw new Error(`asset ${id} did not end within ${timeoutMs} ms: ${JSON.stringify(asset)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
 
 /** Files left in the worker's TMPDIR (must be none after every job). */

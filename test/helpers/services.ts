@@ -24,6 +24,8 @@ export interface TestS3 {
   /** s3rver's files (deleted by stop()). */
   directory: string;
   client: S3Client;
+  /** The s3rver process now (replaced when it dies). */
+  pid(): number | undefined;
   listKeys(): Promise<string[]>;
   stop(): Promise<void>;
 }
@@ -66,6 +68,11 @@ async function createDatabase(adminUrl: string, afterDrop: () => Promise<void>):
   return { url: url.toString(), drop };
 }
 
+/** One statement on a fresh connection (closed afterwards). */
+export function query(url: string, sql: string): Promise<pg.QueryResult> {
+  return withClient(url, (c) => c.query(sql));
+}
+
 async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
@@ -103,8 +110,8 @@ async function releaseEmbedded(): Promise<void> {
   await (await server).stop();
 }
 
-// s3rver runs inside this process, so it ends with it; only its files need a
-// synchronous last-chance cleanup.
+// s3rver's process ends with this one (its IPC channel closes); only its
+// files need a synchronous last-chance cleanup.
 const s3Dirs = new Set<string>();
 process.on('exit', () => {
   for (const dir of s3Dirs) rmSync(dir, { recursive: true, force: true });

@@ -364,11 +364,10 @@ describe('GraphQL API (api role: nothing consumes the queue)', () => {
   });
 
   describe('/healthz', () => {
-    it('answers 200 when the database, storage and queue answer', async () => {
+    it('answers 200 when the database, storage and queue answer, with its status and nothing more', async () => {
       const r = await fetch(`${t.app.url}/healthz`);
       assert.equal(r.status, 200);
-      const body = (await r.json()) as { checks: Record<string, string> };
-      assert.deepEqual(Object.values(body.checks), Object.values(body.checks).map(() => 'ok'));
+      assert.deepEqual(await r.json(), { status: 'ok' });
     });
   });
 

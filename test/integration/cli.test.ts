@@ -39,9 +39,9 @@ describe('npm run upload', () => {
         // A low multipart threshold, so a 7 MB file takes the multipart path.
         MULTIPART_THRESHOLD_BYTES: String(5 * MIB),
         MULTIPART_PART_BYTES: String(5 * MIB),
-        // Empty = unset: the development secret, so /dev/token exists as under `npm start`.
-        AUTH_JWT_SECRET: '',
       },
+      // The development secret, so /dev/token exists as under `npm start`.
+      developmentAuth: true,
     });
     dir = await mkdtemp(path.join(tmpdir(), 'cli-test-'));
   });

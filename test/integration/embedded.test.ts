@@ -10,19 +10,10 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectComm
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/embedded/postgres.js';
-import { testDatabase, testS3, type TestS3 } from '../helpers/services.js';
+import { waitFor } from '../helpers/processes.js';
+import { query, testDatabase, testS3, type TestS3 } from '../helpers/services.js';
 
 const hasProc = existsSync('/proc/self/stat');
-
-async function query(url: string, sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 async function timed<T>(t: { diagnostic(msg: string): void }, label: string, fn: () => Promise<T>): Promise<T> {
   const start = performance.now();
@@ -40,14 +31,6 @@ function postgresRunning(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
-    if (condition()) return true;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return condition();
 }
 
 /** Starts the embedded server in a child process, as `npm start` would, and waits until it is up. */
@@ -114,7 +97,7 @@ describe('embedded PostgreSQL', () => {
   it('stops its server when the owning process is SIGKILLed', { skip: !hasProc && 'needs /proc' }, async () => {
     const { child, pid } = await startInChild(dataDir);
     child.kill('SIGKILL');
-    assert.ok(await waitFor(() => !postgresRunning(pid), 10_000), `postgres ${pid} outlived its owner`);
+    await waitFor(`postgres ${pid} to stop with its owner`, async () => !postgresRunning(pid), 10_000);
   });
 
   it('shuts down an orphaned server left by a killed run, then starts', { skip: !hasProc && 'needs /proc' }, async () => {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { startEmbeddedS3, type EmbeddedS3 } from '../../src/embedded/s3.js';
 import { freePort } from '../../src/embedded/free-port.js';
 import { makeAudio } from '../helpers/fixtures.js';
-import { ASSET, COMPLETE, collect, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
+import { ASSET, COMPLETE, METRICS_HEADERS, collect, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
 import { ffmpegProcesses, spawnService, waitFor } from '../helpers/processes.js';
 import { type TestDatabase, type TestS3, testDatabase, testS3 } from '../helpers/services.js';
 
@@ -79,7 +79,7 @@ describe('faults: worker processes killed, stopped and restarted', () => {
     const w = await spawnService('worker', env);
     children.push(w);
     // Every role answers probes on PORT; a worker serves no GraphQL.
-    assert.match(await (await fetch(`${w.url}/metrics`)).text(), /^audio_queue_depth /m);
+    assert.match(await (await fetch(`${w.url}/metrics`, { headers: METRICS_HEADERS })).text(), /^audio_queue_depth /m);
     assert.equal((await fetch(`${w.url}/graphql`, { method: 'POST' })).status, 404);
     const file = await makeAudio(fixtures, { kind: 'ogg-opus', seconds: 200, fileName: 'graceful.ogg' });
     const id = await prepareAndPut(api, file, { contentType: 'audio/ogg' });

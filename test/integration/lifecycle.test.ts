@@ -78,9 +78,7 @@ describe('upload lifecycle', () => {
       assert.equal(r.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT', name);
       assert.match(r.errors![0]!.message, /part/, name);
     }
-    // A part never uploaded is S3's InvalidPart (UPLOAD_NOT_FOUND): not tested
-    // here because s3rver 3.7.1 crashes its host process on that request
-    // instead of answering (README: storage differences).
+    // A part never uploaded (S3 InvalidPart, UPLOAD_NOT_FOUND): embedded-s3.test.ts.
     // A part PUT twice keeps the last body: first a wrong one, then the right one.
     await putPart(p.multipart.parts[1].url, Buffer.alloc(p.multipart.partSize, 9));
     assert.equal((await t.gql(STATUS, { id })).data.asset.status, 'AWAITING_UPLOAD');

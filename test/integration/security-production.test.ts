@@ -18,7 +18,7 @@ function assertNoLeak(body: string) {
 }
 
 describe('production mode', () => {
-  it('refuses to start without AUTH_JWT_SECRET, saying why', async () => {
+  it('refuses to start without AUTH_JWT_SECRET or AUTH_JWKS_URL, saying why', async () => {
     const child = spawn(process.execPath, [MAIN], {
       env: { PATH: process.env.PATH ?? '', NODE_ENV: 'production', PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -28,7 +28,7 @@ describe('production mode', () => {
     child.stderr.on('data', (d) => (output += d));
     const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     assert.notEqual(code, 0);
-    assert.match(output, /AUTH_JWT_SECRET: required when NODE_ENV=production/);
+    assert.match(output, /AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production/);
     assert.doesNotMatch(output, /GraphQL API ready|Dev token/);
   });
 

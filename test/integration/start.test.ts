@@ -55,7 +55,7 @@ describe('npm start (node dist/src/main.js) with nothing configured', () => {
     assert.match(bad.stderr, /PORT="eighty": expected a whole number/);
     const prod = await run(process.execPath, [MAIN], { env: bareEnv({ NODE_ENV: 'production' }) }).catch((e) => e);
     assert.equal(prod.code, 2);
-    assert.match(prod.stderr, /AUTH_JWT_SECRET: required when NODE_ENV=production/);
+    assert.match(prod.stderr, /AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production/);
     const { stdout } = await run(process.execPath, [MAIN, '--print-config'], {
       env: bareEnv({ AUTH_JWT_SECRET: 's'.repeat(40), DATABASE_URL: 'postgres://app:hunter2@db/audio' }),
     });

@@ -32,8 +32,8 @@ async function assertSameOriginAssetsLoad(base: string, html: string) {
 describe('web pages in development (explorer on)', () => {
   let t: TestApp;
   before(async () => {
-    // Empty = unset: the development secret, so /dev/token exists as under `npm start`.
-    t = await startTestApp({ env: { AUTH_JWT_SECRET: '' } });
+    // The development secret, so /dev/token exists as under `npm start`.
+    t = await startTestApp({ developmentAuth: true });
   });
   after(() => t?.stop());
 

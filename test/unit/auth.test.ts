@@ -1,5 +1,6 @@
 // Forged and oversized tokens: everything but a well-formed HS256 token with
-// a usable `sub`, signed with our secret and not expired, is UNAUTHENTICATED.
+// a usable owner claim, signed with our secret, with an exp not passed, is
+// UNAUTHENTICATED. (Identity providers' tokens: auth-jwks.test.ts.)
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
@@ -37,7 +38,8 @@ describe('Auth.verifyAuthorization', () => {
 
   it('refuses an expired token, a token without a usable sub, and a malformed header', async () => {
     await refused(`Bearer ${await auth.sign('bob', -5)}`, /expired/);
-    await refused(`Bearer ${await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).sign(key(SECRET))}`, /sub/);
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    await refused(`Bearer ${await new SignJWT({ exp }).setProtectedHeader({ alg: 'HS256' }).sign(key(SECRET))}`, /sub/);
     await refused(`Bearer ${await auth.sign('x'.repeat(201))}`, /sub/);
     for (const h of [null, '', 'Basic abc', 'Bearer', 'Bearer a b']) await refused(h);
   });
@@ -78,9 +80,10 @@ describe('Auth: the verified-token cache', () => {
     const { a, clock } = clocked();
     const token = await a.sign('dave', 60);
     const v = await a.verifyToken(token);
-    clock.ms = v.expiresAt! * 1000 - 1;
-    assert.equal((await a.verifyToken(token)).id, 'dave', 'still valid one millisecond before exp');
-    clock.ms = v.expiresAt! * 1000;
+    // The clock tolerance (5 s by default) applies to cached tokens as it does to jose.
+    clock.ms = (v.expiresAt + 5) * 1000 - 1;
+    assert.equal((await a.verifyToken(token)).id, 'dave', 'still valid one millisecond before exp + tolerance');
+    clock.ms = (v.expiresAt + 5) * 1000;
     await assert.rejects(a.verifyToken(token), (e: unknown) => e instanceof ApiError && e.code === 'UNAUTHENTICATED' && /expired/.test(e.message));
     await assert.rejects(a.verifyToken(token), /expired/);
   });
@@ -117,15 +120,47 @@ describe('Auth: the verified-token cache', () => {
     assert.deepEqual(again, v2);
   });
 
-  it('re-verifies a token without exp after a while instead of trusting it for ever', async () => {
-    const { a, clock } = clocked();
+  it('refuses a token without exp, however well signed (a token valid for ever cannot be revoked)', async () => {
+    const { a } = clocked();
     const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('gina').sign(key(SECRET));
-    const v = await a.verifyToken(token);
-    assert.equal(v.expiresAt, null);
-    assert.equal(await a.verifyToken(token), v);
-    clock.ms += 11 * 60_000;
-    const later = await a.verifyToken(token);
-    assert.notEqual(later, v, 'verified again');
-    assert.equal(later.id, 'gina');
+    await assert.rejects(a.verifyToken(token), /`exp` claim is missing/);
+  });
+
+  it('tolerates a few seconds of clock difference on exp, nbf and iat, and no more', async () => {
+    const { a, clock } = clocked();
+    const now = Math.floor(clock.ms / 1000);
+    const signed = (claims: Record<string, number>) => new SignJWT({ sub: 'hal', exp: now + 60, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key(SECRET));
+    assert.equal((await a.verifyToken(await signed({ exp: now - 3 }))).id, 'hal', 'expired 3 s ago by our clock');
+    assert.equal((await a.verifyToken(await signed({ nbf: now + 3 }))).id, 'hal', 'valid from 3 s ahead');
+    await assert.rejects(a.verifyToken(await signed({ exp: now - 30 })), /expired/);
+    await assert.rejects(a.verifyToken(await signed({ nbf: now + 30 })), /nbf/);
+  });
+});
+
+describe('Auth: issuer, audience and owner claim', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+  const hs = (claims: Record<string, unknown>) => new SignJWT({ exp: now() + 60, ...claims }).setProtectedHeader({ alg: 'HS256' }).sign(key(SECRET));
+
+  it('checks iss and aud when they are set, and names the claim that failed', async () => {
+    const a = new Auth({ jwtSecret: SECRET, issuer: 'https://id.example/', audience: 'audio-api' });
+    assert.equal((await a.verifyToken(await hs({ sub: 'u', iss: 'https://id.example/', aud: 'audio-api' }))).id, 'u');
+    assert.equal((await a.verifyToken(await hs({ sub: 'u', iss: 'https://id.example/', aud: ['other', 'audio-api'] }))).id, 'u');
+    await assert.rejects(a.verifyToken(await hs({ sub: 'u', iss: 'https://evil.example/', aud: 'audio-api' })), /`iss` claim is not accepted/);
+    await assert.rejects(a.verifyToken(await hs({ sub: 'u', iss: 'https://id.example/', aud: 'other' })), /`aud` claim is not accepted/);
+    await assert.rejects(a.verifyToken(await hs({ sub: 'u', aud: 'audio-api' })), /`iss` claim is missing/);
+    assert.equal((await a.verifyToken(await a.sign('minted', 60))).id, 'minted', 'sign() sets what verify requires');
+  });
+
+  it('takes the owner from AUTH_OWNER_CLAIM, refusing a token without it', async () => {
+    const a = new Auth({ jwtSecret: SECRET, ownerClaim: 'https://example.com/user_id' });
+    assert.equal((await a.verifyToken(await hs({ sub: 'ignored', 'https://example.com/user_id': 'u-42' }))).id, 'u-42');
+    await assert.rejects(a.verifyToken(await hs({ sub: 'only-sub' })), /no usable `https:\/\/example.com\/user_id` claim/);
+    await assert.rejects(a.verifyToken(await hs({ 'https://example.com/user_id': 42 })), /no usable/);
+  });
+
+  it('refuses HS256 altogether when only a JWKS is configured', async () => {
+    const a = new Auth({ jwtSecret: null, jwksUrl: 'http://127.0.0.1:9/jwks.json' });
+    await assert.rejects(a.verifyToken(await hs({ sub: 'u' })), /invalid/);
+    await assert.rejects(a.sign('u'), /no HS256 secret/);
   });
 });

@@ -73,7 +73,7 @@ describe('config', () => {
   });
 
   it('turns path-style off by default for AWS itself', () => {
-    assert.equal(parseConfig({ S3_ENDPOINT: 'aws' }).s3.forcePathStyle, false);
+    assert.equal(parseConfig({ S3_ENDPOINT: 'aws', AUTH_JWT_SECRET: 'x'.repeat(32) }).s3.forcePathStyle, false);
   });
 
   it('names the variable and what was expected for a bad value', () => {
@@ -123,8 +123,68 @@ describe('config', () => {
     assert.match(errorOf({ WS_MAX_CONNECTIONS_PER_USER: '0' }), /WS_MAX_CONNECTIONS_PER_USER="0": expected at least 1/);
   });
 
-  it('refuses production without AUTH_JWT_SECRET', () => {
-    assert.match(errorOf({ NODE_ENV: 'production' }), /AUTH_JWT_SECRET: required when NODE_ENV=production/);
+  it('refuses production without AUTH_JWT_SECRET or AUTH_JWKS_URL', () => {
+    assert.match(errorOf({ NODE_ENV: 'production' }), /AUTH_JWT_SECRET or AUTH_JWKS_URL: required when NODE_ENV=production/);
+    assert.equal(parseConfig({ NODE_ENV: 'production', AUTH_JWKS_URL: 'https://id.example/.well-known/jwks.json' }).authJwtSecret, null);
+  });
+
+  it('uses the development secret only with embedded PostgreSQL and S3 on a loopback HOST, whatever NODE_ENV says otherwise', () => {
+    for (const host of [undefined, '127.0.0.1', '127.1.2.3', 'localhost', '::1', '[::1]']) {
+      assert.equal(parseConfig(host ? { HOST: host } : {}).authDevelopmentSecret, true, String(host));
+    }
+    const refusals: [Record<string, string>, RegExp][] = [
+      [{ DATABASE_URL: 'postgres://db/audio' }, /required when DATABASE_URL or S3_ENDPOINT is set/],
+      [{ S3_ENDPOINT: 'http://minio:9000' }, /required when DATABASE_URL or S3_ENDPOINT is set/],
+      [{ HOST: '0.0.0.0' }, /required when HOST=0\.0\.0\.0 is not a loopback address/],
+      [{ HOST: '192.168.1.10' }, /required when HOST=192\.168\.1\.10 is not a loopback address/],
+      [{ HOST: '::' }, /not a loopback address/],
+      [{ NODE_ENV: 'test', DATABASE_URL: 'postgres://db/audio', S3_ENDPOINT: 'http://minio:9000' }, /AUTH_JWT_SECRET or AUTH_JWKS_URL: required/],
+    ];
+    for (const [env, message] of refusals) assert.match(errorOf(env), message, JSON.stringify(env));
+    // With a real way to verify tokens, the development secret is never used.
+    const configured = parseConfig({ AUTH_JWT_SECRET: 'x'.repeat(32) });
+    assert.equal(configured.authDevelopmentSecret, false);
+    assert.equal(parseConfig({ AUTH_JWKS_URL: 'https://id.example/jwks.json' }).authDevelopmentSecret, false);
+  });
+
+  it('lets a worker-only process start without AUTH_JWT_SECRET: it verifies no tokens', () => {
+    const env = { NODE_ENV: 'production', DATABASE_URL: 'postgres://db/audio', S3_ENDPOINT: 'http://minio:9000' } as const;
+    const c = parseConfig(env, '/srv', { role: 'worker' });
+    assert.equal(c.authJwtSecret, null);
+    assert.equal(c.authDevelopmentSecret, false);
+    assert.match(errorOf(env), /AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+    assert.throws(() => parseConfig(env, '/srv', { role: 'api' }), /AUTH_JWT_SECRET or AUTH_JWKS_URL/);
+  });
+
+  it('reads the identity-provider and metrics settings, with their defaults', () => {
+    const defaults = parseConfig({});
+    assert.deepEqual(
+      [defaults.authJwksUrl, defaults.authIssuer, defaults.authAudience, defaults.authOwnerClaim, defaults.authClockToleranceSeconds, defaults.metricsPort, defaults.metricsToken],
+      [null, null, null, 'sub', 5, null, null],
+    );
+    const c = parseConfig({
+      AUTH_JWKS_URL: 'https://tenant.eu.auth0.com/.well-known/jwks.json',
+      AUTH_ISSUER: 'https://tenant.eu.auth0.com/',
+      AUTH_AUDIENCE: 'https://audio.example.com',
+      AUTH_OWNER_CLAIM: 'https://example.com/user_id',
+      AUTH_CLOCK_TOLERANCE_SECONDS: '10',
+      AUTH_JWKS_COOLDOWN_SECONDS: '5',
+      METRICS_PORT: '9464',
+      METRICS_TOKEN: 'm'.repeat(20),
+    });
+    assert.equal(c.authJwksUrl, 'https://tenant.eu.auth0.com/.well-known/jwks.json');
+    assert.equal(c.authIssuer, 'https://tenant.eu.auth0.com/');
+    assert.equal(c.authAudience, 'https://audio.example.com');
+    assert.equal(c.authOwnerClaim, 'https://example.com/user_id');
+    assert.equal(c.authClockToleranceSeconds, 10);
+    assert.equal(c.authJwksCooldownSeconds, 5);
+    assert.equal(defaults.authJwksCooldownSeconds, 30);
+    assert.equal(c.metricsPort, 9464);
+    assert.equal(describeConfig(c).metricsToken, '***');
+    assert.match(errorOf({ AUTH_JWKS_URL: 'file:///etc/jwks.json' }), /AUTH_JWKS_URL=.*expected the http\(s\):\/\/ URL of a JSON Web Key Set/);
+    assert.match(errorOf({ AUTH_CLOCK_TOLERANCE_SECONDS: '3600' }), /AUTH_CLOCK_TOLERANCE_SECONDS="3600": expected at most 300/);
+    assert.match(errorOf({ METRICS_TOKEN: 'short' }), /METRICS_TOKEN/);
+    assert.match(errorOf({ METRICS_PORT: '4000' }), /METRICS_PORT=4000: must differ from PORT/);
   });
 
   it('refuses half a pair of S3 credentials and a short JWT secret', () => {

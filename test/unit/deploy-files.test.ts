@@ -57,6 +57,23 @@ describe('docker-compose.yml and Dockerfile', () => {
     }
   });
 
+  it('gives workers a storage user limited to reading uploads/ and writing and deleting results, not the root key', () => {
+    const worker = compose.services['worker']!.environment!;
+    const root = (compose.services['minio']!.environment as Record<string, string>)['MINIO_ROOT_USER'];
+    assert.notEqual(worker['S3_ACCESS_KEY_ID'], root);
+    assert.equal(compose.services['api']!.environment!['S3_ACCESS_KEY_ID'], root, 'the API presigns uploads: it keeps the full key');
+    const init = compose.services['minio-init']!;
+    const script = init.command!.join(' ');
+    assert.match(script, new RegExp(`mc admin user add local ${worker['S3_ACCESS_KEY_ID']} ${worker['S3_SECRET_ACCESS_KEY']}`));
+    assert.match(script, /mc admin policy attach local audio-worker --user audio-worker/);
+    const policy = JSON.parse((init.environment as Record<string, string>)['WORKER_POLICY']!) as { Statement: { Action: string[]; Resource: string[] }[] };
+    const allowed = (action: string) => policy.Statement.filter((st) => st.Action.includes(action)).flatMap((st) => st.Resource).sort();
+    assert.deepEqual(allowed('s3:GetObject'), ['arn:aws:s3:::audio/uploads/*']);
+    assert.deepEqual(allowed('s3:PutObject'), ['arn:aws:s3:::audio/audio/*', 'arn:aws:s3:::audio/waveform/*']);
+    assert.deepEqual(allowed('s3:DeleteObject'), ['arn:aws:s3:::audio/audio/*', 'arn:aws:s3:::audio/uploads/*', 'arn:aws:s3:::audio/waveform/*']);
+    assert.ok(!policy.Statement.some((st) => st.Action.some((a) => a === 's3:*' || a.startsWith('admin:'))));
+  });
+
   it('builds a small multi-stage image: Debian ffmpeg, production dependencies only, non-root, healthcheck on /healthz', () => {
     const docker = read('Dockerfile');
     assert.ok((docker.match(/^FROM /gm) ?? []).length >= 2);

@@ -51,7 +51,30 @@ export const PrepareUploadMutation = graphql(`
       uploadUrl
       uploadHeaders { name value }
       multipart { partSize parts { partNumber url } }
+      expiresAt
+      uploadedParts { partNumber etag }
     }
+  }
+`);
+
+/** Fresh URLs for an upload still awaiting its file, and the parts storage already holds (resume). */
+export const RenewUploadUrlsMutation = graphql(`
+  mutation RenewUploadUrls($id: ID!) {
+    renewUploadUrls(id: $id) {
+      asset { ...AssetFields }
+      uploadUrl
+      uploadHeaders { name value }
+      multipart { partSize parts { partNumber url } }
+      expiresAt
+      uploadedParts { partNumber etag }
+    }
+  }
+`);
+
+/** Tells the service a part is stored, so a reloaded page skips it. */
+export const RecordUploadedPartMutation = graphql(`
+  mutation RecordUploadedPart($input: RecordUploadedPartInput!) {
+    recordUploadedPart(input: $input) { partNumber }
   }
 `);
 

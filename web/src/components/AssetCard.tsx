@@ -1,7 +1,9 @@
 // One asset in its state: Uploading (gray, real byte progress), Processing
 // (blue, percentage), Done (the player), Failed (red, the service's message).
 import type { AssetFieldsFragment as Asset } from '../gql/graphql';
-import { formatBytes } from '../format';
+import { formatBytes, formatTime } from '../format';
+import { isResumable } from '../resume-store';
+import type { UploadProgress } from '../upload';
 import type { LocalUpload } from '../uploads';
 import { Player } from './Player';
 
@@ -33,7 +35,12 @@ function Body({ asset, upload }: { asset: Asset; upload?: LocalUpload | undefine
   switch (asset.status) {
     case 'AWAITING_UPLOAD':
       if (upload?.error) return <StatusLine kind="failed" text={`Upload failed: ${upload.error}`} />;
-      return upload ? <Progress kind="uploading" label="Uploading" value={upload.loaded / Math.max(1, upload.total)} /> : <StatusLine kind="uploading" text="Waiting for the upload" />;
+      if (upload) return <Uploading progress={upload.progress} />;
+      return isResumable(asset.id) ? (
+        <StatusLine kind="uploading" text={`Upload interrupted: choose ${asset.filename} again to resume it.`} />
+      ) : (
+        <StatusLine kind="uploading" text="Waiting for the upload" />
+      );
     case 'QUEUED':
       return <Progress kind="processing" label="Processing" value={0} spinner />;
     case 'PROCESSING':
@@ -62,6 +69,22 @@ function playableUrl(asset: Asset): string {
   const opus = asset.renditions.find((r) => r.format === 'OPUS_OGG');
   const canPlay = typeof document !== 'undefined' && document.createElement('audio').canPlayType('audio/ogg; codecs=opus') !== '';
   return opus && canPlay ? opus.url : asset.url!;
+}
+
+/** Bytes sent of the total, speed and time left (Uppy's status bar shows the same). */
+function Uploading({ progress: p }: { progress: UploadProgress }) {
+  const parts = [`${formatBytes(p.loaded)} of ${formatBytes(p.total)}`];
+  if (p.resumedBytes > 0) parts.push(`resumed: ${formatBytes(p.resumedBytes)} were already stored`);
+  if (p.bytesPerSecond != null) parts.push(`${formatBytes(p.bytesPerSecond)}/s`);
+  if (p.secondsLeft != null) parts.push(`${formatTime(Math.ceil(p.secondsLeft))} left`);
+  return (
+    <>
+      <Progress kind="uploading" label="Uploading" value={p.loaded / Math.max(1, p.total)} />
+      <div className="transfer" aria-live="off">
+        {parts.join(' · ')}
+      </div>
+    </>
+  );
 }
 
 function Progress({ kind, label, value, spinner }: { kind: string; label: string; value: number; spinner?: boolean }) {
