@@ -1,12 +1,11 @@
 import 'reflect-metadata';
-import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { Auth, DEVELOPMENT_JWT_SECRET } from './auth/jwt.js';
 import type { Config } from './config/config.js';
 import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createPool } from './db/pool.js';
-import { PROCESS_AUDIO_QUEUE, startQueue } from './jobs/queue.js';
+import { startQueue } from './jobs/queue.js';
 import { Metrics } from './metrics/metrics.js';
 import type { RunningWorker } from './jobs/worker.js';
 import type { RunningHttp } from './server/http.js';
@@ -66,34 +65,26 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     stops.push(async () => storage.close());
 
     const runsWorker = role !== 'api';
-    const boss: PgBoss = await startQueue({
+    const queue = await startQueue({
       databaseUrl: infra.databaseUrl,
       supervise: runsWorker,
       jobTimeoutSeconds: config.jobTimeoutSeconds,
       // pg's errors carry the whole client object: log what helps, not 10 KB of it.
       onError: (e) => log.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, 'queue error'),
-    });
+    }, pool);
     let worker: RunningWorker | null = null;
-    stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
+    stops.push(() => queue.stop(graceMs));
 
     const assets = new AssetRepository(orm, pool);
     const metrics = new Metrics({
-      queueStats: async () => {
-        const r = await pool.query(
-          `select count(*)::int as queued,
-                  coalesce(extract(epoch from now() - min(created_on)), 0)::float as oldest
-             from pgboss.job where name = $1 and state in ('created', 'retry')`,
-          [PROCESS_AUDIO_QUEUE],
-        );
-        return { queued: r.rows[0].queued, oldestAgeSeconds: r.rows[0].oldest };
-      },
+      queueStats: () => queue.stats(),
     });
     const auth = new Auth(config.authJwtSecret ?? DEVELOPMENT_JWT_SECRET);
 
     const health = {
       database: () => assets.ping(),
       storage: () => storage.ping(),
-      queue: async () => void (await pool.query('select 1 from pgboss.version limit 1')),
+      queue: () => queue.ping(),
     };
 
     // Each role loads only its own modules: a worker never imports the API
@@ -102,7 +93,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     if (role !== 'worker') {
       const { startApiRole } = await import('./server/api-role.js');
       const api = await startApiRole({
-        config, databaseUrl: infra.databaseUrl, assets, storage, pool, boss, auth, metrics, health, log,
+        config, databaseUrl: infra.databaseUrl, assets, storage, pool, queue, auth, metrics, health, log,
       });
       http = api.http;
       stops.push(() => api.stop());
@@ -116,7 +107,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
 
     if (runsWorker) {
       const { startWorker } = await import('./jobs/worker.js');
-      worker = await startWorker({ boss, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
+      worker = await startWorker({ queue, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
       // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
       stops.push(() => worker!.stop());
     }

@@ -1,15 +1,56 @@
+// The job queue: pg-boss, behind JobQueue. Only src/jobs imports pg-boss;
+// services, the API and the app see this interface.
+import type pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import { isAssetId } from '../domain/asset.js';
 
 export const PROCESS_AUDIO_QUEUE = 'process-audio';
 export const SWEEP_QUEUE = 'sweep';
-/** Every minute: expired uploads and orphaned objects (services/sweep.service.ts). */
+/** Every minute: what expired since (services/sweep.service.ts); a full listing runs daily. */
 export const SWEEP_CRON = '* * * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
 
-export interface ProcessAudioData {
+/** One processing job, as the worker reads it. */
+export interface ProcessAudioJob {
   assetId: string;
+  /** The original's ETag at completion; null when the job predates it (taken at start then). */
+  etag: string | null;
+}
+
+/**
+ * The stored payload. Version 2 pins the original checked at completion by
+ * its ETag. A version-1 payload (`{ assetId }`, queued by the previous
+ * release, which may still be queued during a rolling upgrade) is processed
+ * too: its ETag is taken when the job starts.
+ */
+type ProcessAudioPayload = { v: 2; assetId: string; etag: string | null } | { v?: undefined; assetId: string };
+
+export function encodeJob(job: ProcessAudioJob): ProcessAudioPayload {
+  return { v: 2, assetId: job.assetId, etag: job.etag };
+}
+
+/** The job a payload asks for, or null for one no version of ours wrote. */
+export function decodeJob(data: unknown): ProcessAudioJob | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const p = data as Partial<Record<'v' | 'assetId' | 'etag', unknown>>;
+  if (typeof p.assetId !== 'string' || !isAssetId(p.assetId)) return null;
+  if (p.v === 2) return typeof p.etag === 'string' || p.etag === null ? { assetId: p.assetId, etag: p.etag } : null;
+  return p.v === undefined ? { assetId: p.assetId, etag: null } : null;
+}
+
+export interface QueueStats {
+  queued: number;
+  oldestAgeSeconds: number;
+}
+
+/** What the rest of the service needs of the queue. */
+export interface JobQueue {
+  /** Queues processing inside the caller's transaction: the job exists iff the asset's move to QUEUED commits. */
+  enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void>;
+  stats(): Promise<QueueStats>;
+  ping(): Promise<void>;
 }
 
 export interface QueueOptions {
@@ -20,13 +61,41 @@ export interface QueueOptions {
   onError: (e: Error) => void;
 }
 
+/** pg-boss behind JobQueue; `boss` is for src/jobs only (the worker). */
+export class PgBossQueue implements JobQueue {
+  constructor(readonly boss: PgBoss, private readonly pool: pg.Pool) {}
+
+  async enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void> {
+    const db = { executeSql: (text: string, values?: unknown[]) => transaction.query(text, values as unknown[]) };
+    await this.boss.send(PROCESS_AUDIO_QUEUE, encodeJob(job), { db });
+  }
+
+  async stats(): Promise<QueueStats> {
+    // pg-boss's getQueue() counts, but has no age of the oldest job: one query for both.
+    const r = await this.pool.query(
+      `select count(*)::int as queued, coalesce(extract(epoch from now() - min(created_on)), 0)::float as oldest
+         from pgboss.job where name = $1 and state in ('created', 'retry')`,
+      [PROCESS_AUDIO_QUEUE],
+    );
+    return { queued: r.rows[0].queued, oldestAgeSeconds: r.rows[0].oldest };
+  }
+
+  async ping(): Promise<void> {
+    await this.boss.getQueue(PROCESS_AUDIO_QUEUE);
+  }
+
+  stop(graceMs: number): Promise<void> {
+    return this.boss.stop({ graceful: true, timeout: graceMs });
+  }
+}
+
 /**
  * pg-boss set up for instant pickup: LISTEN/NOTIFY on the instance AND
  * `notify` on the queue (either alone leaves pickup on the polling tick).
  * A dead worker is noticed by the heartbeat (10 s, the minimum) swept every
  * second, not by the job's expiry.
  */
-export async function startQueue(o: QueueOptions): Promise<PgBoss> {
+export async function startQueue(o: QueueOptions, pool: pg.Pool): Promise<PgBossQueue> {
   const boss = new PgBoss({
     connectionString: o.databaseUrl,
     max: 4,
@@ -57,5 +126,5 @@ export async function startQueue(o: QueueOptions): Promise<PgBoss> {
     if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
     await boss.schedule(SWEEP_QUEUE, SWEEP_CRON);
   }
-  return boss;
+  return new PgBossQueue(boss, pool);
 }

@@ -10,6 +10,8 @@ export interface FfmpegBinary {
   /** First line of `ffmpeg -version`. */
   version: string;
   source: 'config' | 'path' | 'npm';
+  /** Its mp4 muxer takes `-movie_timescale` (absent from old builds, the npm one among them). */
+  movieTimescale: boolean;
   warning?: string;
 }
 
@@ -57,6 +59,19 @@ export function ffmpegVersion(path: string): Promise<string> {
   });
 }
 
+/** Whether `-movie_timescale` is among the ipod muxer's options: asked once, of our own binary. */
+export function probeMovieTimescale(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(path, ['-hide_banner', '-h', 'muxer=ipod'], { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
+      (error, stdout) => resolve(!error && /^\s*-movie_timescale\b/m.test(stdout)));
+  });
+}
+
+async function describe(path: string, source: FfmpegBinary['source']): Promise<FfmpegBinary> {
+  const [version, movieTimescale] = await Promise.all([ffmpegVersion(path), probeMovieTimescale(path)]);
+  return { path, version, source, movieTimescale };
+}
+
 async function npmFfmpegPath(): Promise<string | null> {
   try {
     // CommonJS package that throws (a string) when its platform binary is missing.
@@ -75,7 +90,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
       throw new Error(`FFMPEG_PATH=${configuredPath}: no executable file there (or on PATH)`);
     }
     try {
-      return { path, version: await ffmpegVersion(path), source: 'config' };
+      return await describe(path, 'config');
     } catch (error) {
       throw new Error(`FFMPEG_PATH=${configuredPath} does not run as ffmpeg: ${reason(error)}`);
     }
@@ -84,7 +99,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
   let broken = '';
   if (onPath !== null) {
     try {
-      return { path: onPath, version: await ffmpegVersion(onPath), source: 'path' };
+      return await describe(onPath, 'path');
     } catch (error) {
       broken = ` (${onPath} is on PATH but does not run: ${reason(error)})`;
     }
@@ -92,8 +107,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
   const bundled = await npmFfmpegPath();
   if (bundled !== null) {
     try {
-      const version = await ffmpegVersion(bundled);
-      return { path: bundled, version, source: 'npm', warning: NPM_FFMPEG_WARNING + broken };
+      return { ...(await describe(bundled, 'npm')), warning: NPM_FFMPEG_WARNING + broken };
     } catch (error) {
       throw new Error(`no ffmpeg on PATH and the bundled one does not run: ${reason(error)}`);
     }

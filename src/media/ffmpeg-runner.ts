@@ -6,7 +6,7 @@
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
-import { StderrReader } from './ffmpeg-stderr.js';
+import { StderrTail } from './ffmpeg-stderr.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 
 export interface FfmpegLimits {
@@ -29,16 +29,14 @@ export interface RunFfmpegOptions {
    * rejects. The chunk is a view of a reused buffer: consume it, don't keep it.
    */
   onPcm: (chunk: Buffer) => void;
-  /** stderr lines with URL query strings (presigned signatures) redacted. */
+  /** stderr lines with URL query strings (presigned signatures) redacted: for logs, never for decisions. */
   onStderrLine?: (line: string) => void;
-  /** The input's declared `Duration:`, as soon as ffmpeg prints it. */
-  onDeclaredDuration?: (seconds: number) => void;
   /** Each child's pid, which is also its process group id (for logs, tests): the decoder's first. */
   onSpawn?: (pid: number) => void;
   signal?: AbortSignal;
   /**
    * A second ffmpeg whose stdin is the first one's fd 3 (`pipe:3`): the
-   * encoder of a pipelined transcode (ffmpeg-args.ts). Same limits and
+   * encoder of a pipelined run (plan.ts). Same limits and
    * sandbox; a failure of either process kills both and fails the run.
    */
   encoderArgs?: string[];
@@ -53,10 +51,10 @@ export interface FfmpegResult {
   signal: string | null;
   stalled: boolean;
   aborted: boolean;
-  /** Ended by an rlimit: SIGXCPU/SIGKILL from the kernel, or out of memory. */
+  /** Ended by an rlimit: SIGXCPU/SIGXFSZ, or a SIGKILL that was not ours. */
   limitHit: boolean;
+  /** For logs only. */
   stderrTail: string;
-  declaredDurationSeconds: number | null;
   /** Which sandbox wrappers were found and used for this run. */
   sandbox: { prlimit: boolean; nice: boolean };
 }
@@ -125,7 +123,7 @@ interface ChildEnd {
   signal: NodeJS.Signals | null;
   /** We SIGKILLed its group before it exited (our stop, or the other process failed). */
   killedByUs: boolean;
-  stderr: StderrReader;
+  stderr: StderrTail;
 }
 
 interface Supervised {
@@ -138,21 +136,18 @@ interface Supervised {
 function endedByLimit(end: ChildEnd): boolean {
   if (end.signal === 'SIGXCPU' || end.signal === 'SIGXFSZ') return true;
   if (end.killedByUs) return false;
-  return end.signal === 'SIGKILL' || end.stderr.sawLimit;
+  return end.signal === 'SIGKILL';
 }
-
-// The decoder's write into a pipe whose encoder is gone.
-const BROKEN_PIPE = /Broken pipe/;
 
 /**
  * The exit that explains the run: the decoder's, unless it ended cleanly or
- * only because the encoder was gone (then the encoder's ending is the cause).
+ * was stopped by us because the encoder failed first.
  */
-export function primaryEnd<T extends { code: number | null; stderr: { tail: string } }>(ends: readonly T[]): T {
+export function primaryEnd<T extends { code: number | null; killedByUs: boolean }>(ends: readonly T[]): T {
   const [decoder, encoder] = ends;
   if (decoder === undefined) throw new Error('no process ended');
   if (encoder === undefined) return decoder;
-  return decoder.code === 0 || BROKEN_PIPE.test(decoder.stderr.tail) ? encoder : decoder;
+  return decoder.code === 0 || decoder.killedByUs ? encoder : decoder;
 }
 
 /**
@@ -160,7 +155,7 @@ export function primaryEnd<T extends { code: number | null; stderr: { tail: stri
  * PCM channel is closed; rejects (after every group is dead) when a callback
  * threw. A child that fails on its own takes the others down with it.
  */
-function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmChannel, options: RunFfmpegOptions,
+function supervise(children: { child: Child; stderr: StderrTail }[], pcm: PcmChannel, options: RunFfmpegOptions,
   stallTimeoutMs: number): Promise<Supervised> {
   return new Promise((resolve, reject) => {
     let ending: Ending | null = null;
@@ -262,7 +257,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
   if (options.signal?.aborted) {
     return {
       exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false,
-      stderrTail: '', declaredDurationSeconds: null, sandbox,
+      stderrTail: '', sandbox,
     };
   }
   const spawnOptions = {
@@ -293,8 +288,8 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     encoder?.stdin?.destroy();
   }
   const children = [
-    { child: decoder, stderr: new StderrReader({ onLine: options.onStderrLine, onDeclaredDuration: options.onDeclaredDuration }) },
-    ...(encoder ? [{ child: encoder, stderr: new StderrReader({ onLine: options.onStderrLine }) }] : []),
+    { child: decoder, stderr: new StderrTail(options.onStderrLine) },
+    ...(encoder ? [{ child: encoder, stderr: new StderrTail(options.onStderrLine) }] : []),
   ];
   const run = await supervise(children, pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
   const primary = primaryEnd(run.ends);
@@ -306,7 +301,6 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     aborted: run.ending === 'abort',
     limitHit: run.ends.some(endedByLimit),
     stderrTail: decoderEnd!.stderr.tail + (encoderEnd?.stderr.tail ? `[encoder]\n${encoderEnd.stderr.tail}` : ''),
-    declaredDurationSeconds: decoderEnd!.stderr.declared,
     sandbox,
   };
 }

@@ -37,7 +37,8 @@
 import { fileTypeFromBuffer } from 'file-type';
 
 export type GateDecision =
-  | { ok: true; mime: string; ext: string; demuxer: string }
+  /** `head`: the container's first bytes (after any ID3v2 tag), when the gate read them. */
+  | { ok: true; mime: string; ext: string; demuxer: string; head?: Uint8Array }
   | { ok: false; detected: string | null; reason: string };
 
 export interface DetectedType {
@@ -192,7 +193,8 @@ export async function detectObjectFileType(readRange: ReadRange, sizeBytes: numb
   }
   const detected = (await fileTypeFromBuffer(buf)) ?? detectExtraSignature(buf);
   if (!detected) return mpegAudioDecision(buf, 'no known file type in the leading bytes');
-  return decideFileType(detected, buf);
+  const decision = decideFileType(detected, buf);
+  return decision.ok ? { ...decision, head: buf } : decision;
 }
 
 /** MPEG audio frames after junk, or a refusal saying `reason`. */

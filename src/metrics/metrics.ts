@@ -42,13 +42,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly outputsStored = new Counter({
-    name: 'audio_outputs_stored_total',
-    help: 'M4As stored by finished attempts: streamed (multipart, while ffmpeg ran) or whole (after it)',
-    labelNames: ['how'] as const,
-    registers: [this.registry],
-  });
-
   readonly operationSeconds = new Histogram({
     name: 'audio_graphql_operation_seconds',
     help: 'GraphQL operation latency over HTTP, by operation type and outcome',

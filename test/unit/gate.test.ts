@@ -230,7 +230,7 @@ describe('detectObjectFileType accepts real audio heads', { skip: !HAS_FFMPEG &&
     assert.ok(id3v2Size(whole) > GATE_HEAD_BYTES, `tag is ${id3v2Size(whole)} bytes`);
     const obj = await objectReader(mp3);
     try {
-      assert.deepEqual(await detectObjectFileType(obj.read, obj.size), { ok: true, ext: 'mp3', mime: 'audio/mpeg', demuxer: 'mp3' });
+      assert.deepEqual(await detectObjectFileType(obj.read, obj.size).then((d) => d.ok && { ok: d.ok, ext: d.ext, mime: d.mime, demuxer: d.demuxer }), { ok: true, ext: 'mp3', mime: 'audio/mpeg', demuxer: 'mp3' });
       assert.equal(obj.reads(), 2);
     } finally {
       await obj.close();
