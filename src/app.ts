@@ -21,8 +21,8 @@ export interface RunningApp {
   auth: Auth;
   storage: Storage;
   databaseUrl: string;
-  /** Runs the sweep now (worker roles only; operations and tests). */
-  sweep(): Promise<import('./services/sweep.service.js').SweepResult>;
+  /** Runs the sweep now (worker roles only; operations and tests); `full` adds the daily listing. */
+  sweep(options?: { full?: boolean }): Promise<import('./services/sweep.service.js').SweepResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
 }
@@ -118,9 +118,9 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       auth,
       storage,
       databaseUrl: infra.databaseUrl,
-      sweep: () => {
+      sweep: (options = {}) => {
         if (!worker) return Promise.reject(new Error('the sweep runs in worker roles only'));
-        return worker.sweep.run(log.child({ job: 'sweep' }));
+        return worker.sweep.run(log.child({ job: 'sweep' }), options);
       },
       stop: stopAll,
     };

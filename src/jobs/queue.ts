@@ -6,8 +6,11 @@ import { isAssetId } from '../domain/asset.js';
 
 export const PROCESS_AUDIO_QUEUE = 'process-audio';
 export const SWEEP_QUEUE = 'sweep';
-/** Every minute: what expired since (services/sweep.service.ts); a full listing runs daily. */
+/** Every minute: what expired since (services/sweep.service.ts). */
 export const SWEEP_CRON = '* * * * *';
+/** Daily: the full listing of the bucket, for leftovers of crashes. */
+export const FULL_SWEEP_QUEUE = 'sweep-full';
+export const FULL_SWEEP_CRON = '17 3 * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
@@ -123,8 +126,10 @@ export async function startQueue(o: QueueOptions, pool: pg.Pool): Promise<PgBoss
   else await boss.createQueue(PROCESS_AUDIO_QUEUE, queueOptions);
   if (o.supervise) {
     // One sweep at a time across all workers: a singleton queue.
-    if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
-    await boss.schedule(SWEEP_QUEUE, SWEEP_CRON);
+    for (const [name, cron] of [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON]] as const) {
+      if (!(await boss.getQueue(name))) await boss.createQueue(name, { policy: 'singleton', retryLimit: 0, expireInSeconds: 3600 });
+      await boss.schedule(name, cron);
+    }
   }
   return new PgBossQueue(boss, pool);
 }

@@ -11,7 +11,7 @@ import { type ProcessOutcome, ProcessingService } from '../services/processing.s
 import { SweepService } from '../services/sweep.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
-import { PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
+import { FULL_SWEEP_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
 
 export interface RunningWorker {
   sweep: SweepService;
@@ -122,6 +122,9 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   }
   await d.queue.boss.work(SWEEP_QUEUE, { batchSize: 1 }, async () => {
     await sweep.run(d.log.child({ job: 'sweep' }));
+  });
+  await d.queue.boss.work(FULL_SWEEP_QUEUE, { batchSize: 1 }, async () => {
+    await sweep.run(d.log.child({ job: 'sweep-full' }), { full: true });
   });
   return {
     sweep,

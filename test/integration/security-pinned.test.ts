@@ -28,6 +28,12 @@ async function waitForEnd(t: TestApp, id: string, timeoutMs = 60_000) {
   }
 }
 
+/** Attempts this worker has handed back to the queue for a retry. */
+async function retries(t: TestApp): Promise<number> {
+  const text = await (await fetch(`${t.app.url}/metrics`)).text();
+  return Number(/^audio_jobs_total\{outcome="retry",code=""\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 /** Lines ffmpeg itself prints for storage, network and decode trouble, and for a long input. */
 const IMITATED = [
   '[http @ 0x55d0] HTTP error 503 Service Unavailable',
@@ -64,8 +70,10 @@ describe('ffmpeg decodes only what was checked, and decides nothing from what it
       await ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', ...codec,
         '-metadata', `title=${IMITATED}`, '-metadata', `comment=${IMITATED}`, '-metadata', `artist=${IMITATED}`, file]);
       const id = await prepareAndPut(t, file, { contentType: 'application/octet-stream' });
+      const retriedBefore = await retries(t);
       assert.equal((await t.gql(COMPLETE, { id })).errors, undefined);
       const asset = await waitForEnd(t, id);
+      assert.equal(await retries(t), retriedBefore, 'no attempt was retried');
       assert.equal(asset.status, 'DONE', JSON.stringify(asset));
       assert.ok(Math.abs(asset.duration - 2) < 0.05, `duration ${asset.duration}`);
       assert.equal(asset.progress, 1);
