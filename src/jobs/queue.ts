@@ -24,15 +24,12 @@ export interface ProcessAudioJob {
 
 /**
  * The stored payload. Version 2 pins the original checked at completion by
- * its ETag. A version-1 payload (`{ assetId }`, queued by the previous
- * release, which may still be queued during a rolling upgrade) is processed
- * too: its ETag is taken when the job starts.
+ * its ETag. Version 1 (`{ assetId }`), queued by the previous release during
+ * a rolling upgrade, is processed too: its ETag is taken when the job starts.
  */
 type ProcessAudioPayload = { v: 2; assetId: string; etag: string | null } | { v?: undefined; assetId: string };
 
-export function encodeJob(job: ProcessAudioJob): ProcessAudioPayload {
-  return { v: 2, assetId: job.assetId, etag: job.etag };
-}
+export const encodeJob = (job: ProcessAudioJob): ProcessAudioPayload => ({ v: 2, assetId: job.assetId, etag: job.etag });
 
 /** The job a payload asks for, or null for one no version of ours wrote. */
 export function decodeJob(data: unknown): ProcessAudioJob | null {
@@ -43,10 +40,7 @@ export function decodeJob(data: unknown): ProcessAudioJob | null {
   return p.v === undefined ? { assetId: p.assetId, etag: null } : null;
 }
 
-export interface QueueStats {
-  queued: number;
-  oldestAgeSeconds: number;
-}
+export type QueueStats = { queued: number; oldestAgeSeconds: number };
 
 /** What the rest of the service needs of the queue. */
 export interface JobQueue {

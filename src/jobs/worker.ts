@@ -7,7 +7,7 @@ import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
-import { type ProcessOutcome, ProcessingService } from '../services/processing.service.js';
+import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
@@ -28,24 +28,10 @@ export interface WorkerDeps {
   metrics: Metrics;
 }
 
-function recordOutcome(d: WorkerDeps, outcome: ProcessOutcome, seconds: number): void {
-  d.metrics.processingSeconds.observe(seconds);
-  if (outcome.kind === 'done') {
-    d.metrics.jobs.inc({ outcome: 'done', code: '' });
-    if (outcome.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(outcome.durationSeconds / seconds);
-    // Set only when this attempt ran ffmpeg.
-    if (outcome.processes) d.metrics.transcodes.inc({ processes: String(outcome.processes) });
-  } else if (outcome.kind === 'failed') {
-    d.metrics.jobs.inc({ outcome: 'failed', code: outcome.code ?? '' });
-  } else {
-    d.metrics.jobs.inc({ outcome: outcome.kind, code: '' });
-  }
-}
-
 /** The process-audio consumer (one job = one attempt) and the scheduled sweep. */
 export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const ffmpeg = await resolveFfmpeg(d.config.ffmpegPath ?? undefined);
-  d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source }, 'ffmpeg in use');
+  d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, movieTimescale: ffmpeg.movieTimescale }, 'ffmpeg in use');
   if (ffmpeg.warning) d.log.warn(ffmpeg.warning);
   const processing = new ProcessingService(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path,
@@ -90,7 +76,7 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
         signal: AbortSignal.any([job.signal, deleted.signal]),
         log,
       });
-      recordOutcome(d, outcome, Number(process.hrtime.bigint() - started) / 1e9);
+      d.metrics.recordJob(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (e) {
       d.metrics.jobs.inc({ outcome: 'retry', code: '' });
       throw e;
@@ -99,13 +85,10 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
     }
   };
 
-  // One pg-boss worker per slot, each waking itself after every job: it asks
-  // for the next one at once instead of after its poll delay. pg-boss only
-  // skips that delay in burst mode, which follows a queue-stats cache
-  // refreshed once a minute: with 0.25-s voice notes, a 200-note backlog ran
-  // at half speed, each slot idling ~0.3 s between jobs. NOTIFY wakes idle
-  // slots when a job is inserted; the poll is the backstop for what no NOTIFY
-  // announces (retries after a crash).
+  // One pg-boss worker per slot, each waking itself after every job instead
+  // of after its poll delay (pg-boss skips that delay only in burst mode, from
+  // a stats cache refreshed once a minute: a backlog of voice notes ran at half
+  // speed). NOTIFY wakes idle slots; the poll is the backstop for retries.
   for (let slot = 0; slot < d.config.workerConcurrency; slot++) {
     let self: string | null = null;
     self = await d.queue.boss.work<unknown>(

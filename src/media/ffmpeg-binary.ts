@@ -23,48 +23,32 @@ export const NPM_FFMPEG_WARNING =
   'input in production: install the system ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH.';
 
 /** Absolute path of an executable: as given when it contains a '/', else searched on PATH. */
-export async function findExecutable(
-  name: string,
-  searchPath: string = process.env.PATH ?? '',
-): Promise<string | null> {
-  const candidates = name.includes('/')
-    ? [name]
-    : searchPath.split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, name));
+export async function findExecutable(name: string, searchPath: string = process.env.PATH ?? ''): Promise<string | null> {
+  const candidates = name.includes('/') ? [name] : searchPath.split(delimiter).filter(isAbsolute).map((dir) => join(dir, name));
   for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next directory
-    }
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
   return null;
 }
 
-/** First line of `<path> -version`; rejects with the reason when it does not run. */
-export function ffmpegVersion(path: string): Promise<string> {
+/** What our own binary prints for `args` (its version, its help: never a file's text). */
+function ask(path: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      path,
-      ['-hide_banner', '-version'],
-      { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
-      (error, stdout) => {
-        const first = stdout.split('\n', 1)[0]?.trim() ?? '';
-        if (error) reject(error);
-        else if (!first.startsWith('ffmpeg version')) {
-          reject(new Error(`"${path} -version" did not print an ffmpeg version line`));
-        } else resolve(first);
-      },
-    );
+    execFile(path, ['-hide_banner', ...args], { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)));
   });
 }
 
-/** Whether `-movie_timescale` is among the ipod muxer's options: asked once, of our own binary. */
+/** First line of `<path> -version`; rejects with the reason when it does not run. */
+export async function ffmpegVersion(path: string): Promise<string> {
+  const first = (await ask(path, ['-version'])).split('\n', 1)[0]?.trim() ?? '';
+  if (!first.startsWith('ffmpeg version')) throw new Error(`"${path} -version" did not print an ffmpeg version line`);
+  return first;
+}
+
+/** Whether `-movie_timescale` is among the ipod muxer's options (absent from old builds). */
 export function probeMovieTimescale(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile(path, ['-hide_banner', '-h', 'muxer=ipod'], { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
-      (error, stdout) => resolve(!error && /^\s*-movie_timescale\b/m.test(stdout)));
-  });
+  return ask(path, ['-h', 'muxer=ipod']).then((help) => /^\s*-movie_timescale\b/m.test(help), () => false);
 }
 
 async function describe(path: string, source: FfmpegBinary['source']): Promise<FfmpegBinary> {

@@ -1,12 +1,62 @@
-// Lengths a file states in binary header fields that we parse ourselves, read
-// before ffmpeg starts: the FLAC STREAMINFO sample count, the frame count of
-// an MP3's Xing/Info frame, and Ogg granules (ogg-duration.ts). They let a
-// file that decodes to hours (a 70 KB FLAC of silence) be refused in
-// milliseconds, and give progress its denominator. Tags and comments never
-// reach these readers, and ffmpeg's text output is never parsed. A file that
-// lies only hurts itself: one that claims too much is refused, one that claims
-// too little is still stopped by the decoded sample count.
-import { oggDurationSeconds } from './ogg-duration.js';
+// Lengths a file states in binary header fields that we parse ourselves,
+// before ffmpeg starts: FLAC STREAMINFO's sample count, an MP3 Xing/Info
+// frame count, the last Ogg granule. A file that decodes to hours (a 70 KB
+// FLAC of silence) is refused in milliseconds, and progress gets its
+// denominator. No tag and no text of ffmpeg's is read. A lying file only hurts
+// itself: too much is refused, too little is stopped by the decoded count.
+
+// Ogg: the first page's identification packet and the last page's granule (RFC 3533, RFC 7845).
+const CAPTURE = [0x4f, 0x67, 0x67, 0x53]; // "OggS"
+
+function isPageAt(b: Uint8Array, i: number): boolean {
+  return i + 27 <= b.length && CAPTURE.every((c, k) => b[i + k] === c) && b[i + 4] === 0;
+}
+
+/**
+ * Granule position of the last complete-looking page header in `tail`, or
+ * null. With `serial`, that page must belong to that logical stream: in a
+ * chained Ogg the last page is another stream's, whose granules count from 0
+ * again (and maybe at another rate), so the two reads cannot measure it.
+ */
+export function lastGranule(tail: Uint8Array, serial?: number): bigint | null {
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  for (let i = tail.length - 27; i >= 0; i--) {
+    if (!isPageAt(tail, i)) continue;
+    const granule = view.getBigInt64(i + 6, true);
+    if (granule < 0n) continue;
+    return serial === undefined || view.getUint32(i + 14, true) === serial ? granule : null;
+  }
+  return null;
+}
+
+/** Codec facts from the first page's identification packet. */
+export function oggStreamInfo(head: Uint8Array): { codec: 'opus' | 'vorbis'; rate: number; preSkip: number; serial: number } | null {
+  if (!isPageAt(head, 0)) return null;
+  const serial = new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(14, true);
+  const segments = head[26]!;
+  const body = 27 + segments;
+  const text = (at: number, n: number) => String.fromCharCode(...head.subarray(at, at + n));
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  if (body + 19 <= head.length && text(body, 8) === 'OpusHead') {
+    // Opus granules always count 48 kHz samples (RFC 7845 §4).
+    return { codec: 'opus', rate: 48_000, preSkip: view.getUint16(body + 10, true), serial };
+  }
+  if (body + 16 <= head.length && head[body] === 1 && text(body + 1, 6) === 'vorbis') {
+    const rate = view.getUint32(body + 12, true);
+    return rate > 0 ? { codec: 'vorbis', rate, preSkip: 0, serial } : null;
+  }
+  return null;
+}
+
+/** Seconds, or null when the stream is not Opus/Vorbis or the pages are unreadable. */
+export function oggDurationSeconds(head: Uint8Array, tail: Uint8Array): number | null {
+  const info = oggStreamInfo(head);
+  if (!info) return null;
+  const granule = lastGranule(tail, info.serial);
+  if (granule === null) return null;
+  const samples = Number(granule) - info.preSkip;
+  return samples > 0 ? samples / info.rate : 0;
+}
 
 const ascii = (b: Uint8Array, at: number, text: string) =>
   b.length >= at + text.length && [...text].every((c, i) => b[at + i] === c.charCodeAt(0));

@@ -17,11 +17,10 @@ export interface ExtraOutput {
 }
 
 export interface PlanInput {
-  /** Presigned GET URL of the original; http or https only. */
+  /** Presigned GET URL of the original (http or https), and the demuxer the gate chose. */
   inputUrl: string;
-  /** Demuxer forced with `-f`, from the gate (e.g. `mp3`, `mov`). */
   demuxer: string;
-  /** The original as it was checked: every read carries `If-Match` with it. */
+  /** The original as it was checked: ffmpeg reads it with `If-Match`. */
   etag: string | null;
   /** Where ffmpeg writes the faststart M4A. */
   m4aPath: string;
@@ -34,19 +33,17 @@ export interface PlanInput {
   gainDb?: number;
   extraOutputs?: readonly ExtraOutput[];
   bitrateKbps?: number;
-  /** Per read/connect I/O timeout; a dead storage then fails instead of hanging. */
+  /** Per read/connect I/O timeout: a dead storage fails instead of hanging. */
   ioTimeoutSeconds?: number;
-  /** https: check the storage's certificate; caFile for a private CA. */
+  /** https: check the storage's certificate (caFile for a private CA). */
   verifyTls?: boolean;
   caFile?: string;
 }
 
+/** The decoder (reads the input, PCM on stdout), the encoder on its fd 3 when pipelined, and the sample cap. */
 export interface RunPlan {
-  /** The process that reads the input and writes the PCM on stdout. */
   decoder: string[];
-  /** The AAC encoder reading the decoder's fd 3, when pipelined. */
   encoder: string[] | null;
-  /** Decoded samples past which the run is TOO_LONG for sure. */
   maxSamples: number;
 }
 
@@ -100,23 +97,20 @@ export function allowedProtocols(inputUrl: string): string[] {
 }
 
 function positive(name: string, value: number): number {
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${value}`);
-  return value;
+  if (Number.isFinite(value) && value > 0) return value;
+  throw new Error(`${name} must be a positive number, got ${value}`);
 }
 
+// A relative name could start with '-' (an option) or 'xyz:' (a protocol).
 function absolute(name: string, path: string): string {
-  // A relative name could start with '-' (an option) or 'xyz:' (a protocol).
-  if (!isAbsolute(path)) throw new Error(`${name} must be an absolute path, got ${JSON.stringify(path)}`);
-  return path;
+  if (isAbsolute(path)) return path;
+  throw new Error(`${name} must be an absolute path, got ${JSON.stringify(path)}`);
 }
 
 // Only for https: on an http input ffmpeg 5.1 rejects tls options as unknown.
 function tlsArgs(p: PlanInput): string[] {
   if (new URL(p.inputUrl).protocol !== 'https:') return [];
-  return [
-    '-tls_verify', p.verifyTls === false ? '0' : '1',
-    ...(p.caFile !== undefined ? ['-ca_file', absolute('caFile', p.caFile)] : []),
-  ];
+  return ['-tls_verify', p.verifyTls === false ? '0' : '1', ...(p.caFile !== undefined ? ['-ca_file', absolute('caFile', p.caFile)] : [])];
 }
 
 function pinArgs(etag: string | null): string[] {
@@ -145,10 +139,7 @@ function inputArgs(p: PlanInput): string[] {
   ];
 }
 
-/**
- * Errors only, no banner, no stats: nothing the file controls (tags, titles)
- * is printed, and the outcome never depends on what is printed anyway.
- */
+// Errors only, no banner, no stats: tags and titles are not printed, and no outcome depends on what is.
 const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-xerror', '-y'];
 
 /** An output of one graph pad, without the input's metadata or chapters. */
@@ -172,11 +163,8 @@ function aacArgs(p: PlanInput): string[] {
  * duration exact to the sample (else to the millisecond).
  */
 function m4aArgs(p: PlanInput): string[] {
-  return [
-    '-f', 'ipod', '-movflags', '+faststart',
-    ...(p.movieTimescale ? ['-movie_timescale', String(OUTPUT_SAMPLE_RATE)] : []),
-    absolute('m4aPath', p.m4aPath),
-  ];
+  const timescale = p.movieTimescale ? ['-movie_timescale', String(OUTPUT_SAMPLE_RATE)] : [];
+  return ['-f', 'ipod', '-movflags', '+faststart', ...timescale, absolute('m4aPath', p.m4aPath)];
 }
 
 export function planRun(p: PlanInput): RunPlan {
@@ -194,10 +182,6 @@ export function planRun(p: PlanInput): RunPlan {
   // Two processes: float PCM (the encoder's own input format, so the AAC is
   // byte for byte the one-process AAC) goes to fd 3, the encoder's stdin.
   const decoder = [...decode, ...mapArgs('[e]'), '-c:a', 'pcm_f32le', ...limit, '-flush_packets', '0', '-f', 'f32le', 'pipe:3', ...extras, ...pcm];
-  const encoder = [
-    ...GLOBAL_ARGS,
-    '-f', 'f32le', '-ar', String(OUTPUT_SAMPLE_RATE), '-ac', '1', '-i', 'pipe:0',
-    '-map_metadata', '-1', ...aacArgs(p), ...m4aArgs(p),
-  ];
-  return { decoder, encoder, maxSamples };
+  const rawInput = ['-f', 'f32le', '-ar', String(OUTPUT_SAMPLE_RATE), '-ac', '1', '-i', 'pipe:0'];
+  return { decoder, encoder: [...GLOBAL_ARGS, ...rawInput, '-map_metadata', '-1', ...aacArgs(p), ...m4aArgs(p)], maxSamples };
 }

@@ -4,10 +4,9 @@
 // is at fault (fail now) or we are (retry while attempts remain, then INTERNAL).
 import { ASSET_ERROR_MESSAGES, AssetErrorCode } from '../domain/asset-status.js';
 
-/** A file to store for a finished asset: what the orchestrator uploads. */
+/** A file to store for a finished asset: its key, its local path (in the job's temp dir), its headers. */
 export interface OutputFile {
   key: string;
-  /** Local path of the finished file (inside the job's temp dir). */
   path: string;
   contentType: string;
   contentDisposition?: string;
@@ -37,14 +36,11 @@ export interface Failed {
 
 export type MediaResult<Analyses extends readonly unknown[] = readonly unknown[]> = Done<Analyses> | Failed;
 
-export function failed(code: AssetErrorCode, message: string = ASSET_ERROR_MESSAGES[code]): Failed {
-  return { kind: 'failed', code, message, retryable: false };
-}
+export const failed = (code: AssetErrorCode, message: string = ASSET_ERROR_MESSAGES[code]): Failed =>
+  ({ kind: 'failed', code, message, retryable: false });
 
 /** Our fault: retried with backoff; INTERNAL once no attempt remains. */
-export function retryable(message: string): Failed {
-  return { kind: 'failed', code: AssetErrorCode.INTERNAL, message, retryable: true };
-}
+export const retryable = (message: string): Failed => ({ kind: 'failed', code: AssetErrorCode.INTERNAL, message, retryable: true });
 
 /**
  * Room for priming and padding frames that a header's count includes (an
@@ -52,17 +48,13 @@ export function retryable(message: string): Failed {
  */
 export const TOO_LONG_TOLERANCE_SECONDS = 0.25;
 
-/**
- * The one TOO_LONG rule: exact lengths from our own header readers, and the
- * decoded sample count, all go through here with the same tolerance.
- */
+/** The one TOO_LONG rule: header lengths and the decoded count all go through here. */
 export function isTooLong(seconds: number, maxDurationSeconds: number): boolean {
   return seconds > maxDurationSeconds + TOO_LONG_TOLERANCE_SECONDS;
 }
 
-export function tooLong(seconds: number, maxDurationSeconds: number): Failed {
-  return failed(AssetErrorCode.TOO_LONG, `${seconds.toFixed(1)} s of audio, over the limit of ${maxDurationSeconds} s`);
-}
+export const tooLong = (seconds: number, maxDurationSeconds: number): Failed =>
+  failed(AssetErrorCode.TOO_LONG, `${seconds.toFixed(1)} s of audio, over the limit of ${maxDurationSeconds} s`);
 
 /** The stored original is not the version that was checked: a second PUT replaced it. */
 export class OriginalChangedError extends Error {}

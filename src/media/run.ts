@@ -1,6 +1,5 @@
-// One media run: spawn ffmpeg as planned (plan.ts), supervise it
-// (ffmpeg-runner.ts), feed every analyser the decoded PCM, and end in one
-// MediaResult. Duration is the decoded sample count; the outcome comes from
+// One media run: spawn ffmpeg as planned (plan.ts), supervise it, feed every
+// analyser the decoded PCM, and end in one MediaResult. The outcome comes from
 // the exit status and our own counts, never from ffmpeg's text output.
 import { availableParallelism } from 'node:os';
 import { ANALYSIS_SAMPLE_RATE, type PcmAnalyser } from '../analysis/analyser.js';
@@ -15,7 +14,7 @@ export type AnalysesOf<A extends readonly PcmAnalyser[]> = { -readonly [K in key
 
 export interface RunRequest<A extends readonly PcmAnalyser[]> {
   ffmpegPath: string;
-  /** Facts and settings for the plan; the run decides one process or two. */
+  /** Facts and settings for the plan (plan.ts); the run decides one process or two. */
   plan: Omit<PlanInput, 'pipelined'>;
   /** Created per job by the caller; each sees every decoded sample, in order. */
   analysers: A;
@@ -25,8 +24,6 @@ export interface RunRequest<A extends readonly PcmAnalyser[]> {
   signal: AbortSignal;
   /** Decoded seconds over the header's length, when it has one. */
   onProgress?: (fraction: number) => void;
-  stallTimeoutMs?: number;
-  onStderrLine?: (line: string) => void;
 }
 
 export type RunResult<A extends readonly PcmAnalyser[]> = MediaResult<AnalysesOf<A>> & { processes?: 1 | 2 };
@@ -34,10 +31,9 @@ export type RunResult<A extends readonly PcmAnalyser[]> = MediaResult<AnalysesOf
 /** Raised inside the PCM callback to stop ffmpeg the moment the limit is passed. */
 class TooLongError extends Error {}
 
-// Runs of this process now: a run that starts alone gets the idle core too
-// (decoder and AAC encoder as two piped processes, the same bytes out);
-// under load every core already has a run, and a second process would only
-// cost CPU.
+// A run that starts alone in this process gets the idle core too (decoder and
+// AAC encoder as two piped processes, the same bytes out); under load every
+// core already has a run, and a second process would only cost CPU.
 let runsInProgress = 0;
 const SPARE_CORES = availableParallelism() > 1;
 
@@ -63,8 +59,6 @@ export async function runMedia<A extends readonly PcmAnalyser[]>(r: RunRequest<A
         ...(plan.encoder ? { encoderArgs: plan.encoder } : {}),
         signal: r.signal,
         limits: r.limits,
-        ...(r.stallTimeoutMs ? { stallTimeoutMs: r.stallTimeoutMs } : {}),
-        ...(r.onStderrLine ? { onStderrLine: r.onStderrLine } : {}),
         onPcm: (chunk) => {
           consume(chunk);
           if (isTooLong(samples / ANALYSIS_SAMPLE_RATE, max)) throw new TooLongError();
@@ -90,6 +84,12 @@ export async function runMedia<A extends readonly PcmAnalyser[]>(r: RunRequest<A
 
 /** How a run that was not DONE ended, from what we measured; null when it did well. */
 export function judge(ffmpeg: FfmpegResult, samples: number): Failed | null {
+  const ended = judgeEnding(ffmpeg, samples);
+  // ffmpeg's own words go to the log with the reason, and nowhere else.
+  return ended && ffmpeg.stderrTail ? { ...ended, message: `${ended.message}; stderr: ${ffmpeg.stderrTail.slice(-500).trim()}` } : ended;
+}
+
+function judgeEnding(ffmpeg: FfmpegResult, samples: number): Failed | null {
   if (ffmpeg.aborted) return retryable('stopped before ffmpeg finished');
   // The kernel stopped it at one of our limits: the file asked for too much.
   if (ffmpeg.limitHit) return failed(AssetErrorCode.UNREADABLE_AUDIO, 'ffmpeg hit a resource limit');

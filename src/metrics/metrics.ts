@@ -50,6 +50,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** One finished attempt: how it left the asset, and how long it took. */
+  recordJob(outcome: { kind: string; code?: string | null; durationSeconds?: number | null; processes?: 1 | 2 }, seconds: number): void {
+    this.processingSeconds.observe(seconds);
+    this.jobs.inc({ outcome: outcome.kind, code: outcome.kind === 'failed' ? (outcome.code ?? '') : '' });
+    if (outcome.kind !== 'done') return;
+    if (outcome.durationSeconds && seconds > 0) this.realTimeFactor.observe(outcome.durationSeconds / seconds);
+    // Set only when this attempt ran ffmpeg.
+    if (outcome.processes) this.transcodes.inc({ processes: String(outcome.processes) });
+  }
+
   constructor(options: MetricsSources = {}) {
     collectDefaultMetrics({ register: this.registry });
     if (options.wsConnections) this.live('audio_ws_connections', 'Open graphql-ws connections', options.wsConnections);

@@ -182,14 +182,10 @@ export class Storage {
       throw e;
     }
     const body = r.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
-    if (r.$metadata.httpStatusCode !== 206) {
-      body?.destroy?.();
-      throw new Error(`storage answered a ranged read of ${key} with ${r.$metadata.httpStatusCode}, not 206`);
-    }
-    if (etag && r.ETag !== etag) {
-      body?.destroy?.();
-      throw new OriginalChangedError(`${key} changed after it was checked`);
-    }
+    const refusal = r.$metadata.httpStatusCode !== 206 ? new Error(`storage answered a ranged read of ${key} with ${r.$metadata.httpStatusCode}, not 206`)
+      : etag && r.ETag !== etag ? new OriginalChangedError(`${key} changed after it was checked`) : null;
+    if (refusal) body?.destroy?.();
+    if (refusal) throw refusal;
     return body ? await readAtMost(body, endInclusive - start + 1) : new Uint8Array();
   }
 
@@ -204,14 +200,8 @@ export class Storage {
    */
   async uploadFile(file: OutputFile): Promise<void> {
     const upload = new Upload({
-      client: this.client,
-      partSize: OUTPUT_PART_BYTES,
-      queueSize: OUTPUT_PARTS_IN_FLIGHT,
-      leavePartsOnError: false,
-      params: {
-        Bucket: this.bucket, Key: file.key, Body: createReadStream(file.path),
-        ...objectMeta(file),
-      },
+      client: this.client, partSize: OUTPUT_PART_BYTES, queueSize: OUTPUT_PARTS_IN_FLIGHT, leavePartsOnError: false,
+      params: { Bucket: this.bucket, Key: file.key, Body: createReadStream(file.path), ...objectMeta(file) },
     });
     await upload.done();
   }

@@ -165,7 +165,7 @@ describe('media worker', () => {
     assert.ok(value(/^audio_processing_seconds_count (\d+)/m) >= formats.length);
     assert.ok(value(/^audio_processing_realtime_factor_count (\d+)/m) >= formats.length);
     // Short files are stored whole, after ffmpeg (the long one above was streamed).
-    assert.ok(value(/^audio_outputs_stored_total\{how="whole"\} (\d+)/m) >= formats.length);
+    assert.ok(value(/^audio_transcodes_total\{processes="1"\} (\d+)/m) + value(/^audio_transcodes_total\{processes="2"\} (\d+)/m) >= formats.length);
     assert.equal(value(/^audio_queue_depth (\d+)/m), 0);
     assert.match(text, /^audio_queue_oldest_job_age_seconds /m);
     assert.match(text, /^audio_ws_connections \d+/m);

@@ -10,9 +10,8 @@ import { planRun } from '../../src/media/plan.js';
 import { judge } from '../../src/media/run.js';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import {
-  primaryEnd, runFfmpeg, wrapCommand, type RunFfmpegOptions,
+  primaryEnd, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
 } from '../../src/media/ffmpeg-runner.js';
-import { redactUrls } from '../../src/media/ffmpeg-stderr.js';
 import { expectedSamples, makeAudio, sampleSlack, type FixtureSpec } from '../helpers/fixtures.js';
 import { inspectM4a } from '../helpers/inspect-audio.js';
 
