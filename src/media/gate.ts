@@ -240,8 +240,3 @@ export function findMpegAudio(b: Uint8Array): { offset: number; ext: 'mp3' | 'mp
   }
   return undefined;
 }
-
-/** The gate over bytes already in memory, taken to be the whole file. */
-export function detectFileType(head: Uint8Array): Promise<GateDecision> {
-  return detectObjectFileType(async (start, end) => head.subarray(start, end + 1), head.length);
-}

@@ -7,15 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import {
-  ALLOWED_TYPES,
-  GATE_HEAD_BYTES,
-  decideFileType,
-  detectFileType,
-  detectObjectFileType,
-  id3v2Size,
-  type ReadRange,
-} from '../../src/media/gate.js';
+import { ALLOWED_TYPES, GATE_HEAD_BYTES, decideFileType, detectObjectFileType, id3v2Size, type ReadRange } from '../../src/media/gate.js';
+import { detectFileType } from '../helpers/gate.js';
 
 const run = promisify(execFile);
 const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
