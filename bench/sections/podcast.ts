@@ -42,11 +42,11 @@ async function peakRecordingFfmpeg(dir: string, log: string): Promise<string> {
 /**
  * The job's ffmpeg processes' peaks, summed: one process, or a decoder and an
  * encoder that live side by side (a pipelined job). The worker's start-up
- * `ffmpeg -version` is not part of the job.
+ * `ffmpeg -version` and `ffmpeg -h muxer=ipod` (its option probe) are not part of the job.
  */
 async function ffmpegPeakBytes(log: string): Promise<{ bytes: number; processes: number }> {
   const text = await readFile(log, 'latin1').catch(() => '');
-  const peaks = [...text.matchAll(/^peak-kb (\d+) (.*)$/gm)].filter((m) => !/ -version$/.test(m[2]!)).map((m) => Number(m[1]) * 1024);
+  const peaks = [...text.matchAll(/^peak-kb (\d+) (.*)$/gm)].filter((m) => !/ (-version|-h muxer=ipod)$/.test(m[2]!)).map((m) => Number(m[1]) * 1024);
   return { bytes: peaks.reduce((a, b) => a + b, 0), processes: peaks.length };
 }
 
