@@ -52,8 +52,9 @@ export function probeMovieTimescale(path: string): Promise<boolean> {
 }
 
 async function describe(path: string, source: FfmpegBinary['source']): Promise<FfmpegBinary> {
-  const [version, movieTimescale] = await Promise.all([ffmpegVersion(path), probeMovieTimescale(path)]);
-  return { path, version, source, movieTimescale };
+  // One after the other: two ffmpeg processes at once would set the worker's start-up memory peak.
+  const version = await ffmpegVersion(path);
+  return { path, version, source, movieTimescale: await probeMovieTimescale(path) };
 }
 
 async function npmFfmpegPath(): Promise<string | null> {
