@@ -114,6 +114,8 @@ export async function startExternalS3(operatorRules: CORSRule[] = []): Promise<E
 
   let stopping: Promise<void> | undefined;
   return {
+    // s3rver runs inside this process here: there is no child to name.
+    pid: () => undefined,
     endpoint,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
