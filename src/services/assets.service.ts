@@ -4,7 +4,7 @@ import { type AssetView, decodeCursor, encodeCursor } from '../domain/asset.js';
 import { AssetStatus } from '../domain/asset-status.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { validateBars } from '../domain/upload-policy.js';
-import { decodeEnvelope, waveformBars } from '../media/peaks.js';
+import { decodeEnvelope, waveformBars } from '../analysis/peaks.js';
 import { outputKey, uploadKey } from '../storage/keys.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';

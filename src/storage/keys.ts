@@ -15,6 +15,9 @@ export const OUTPUT_PREFIX = 'audio/';
 export const uploadKey = (id: string) => `${UPLOAD_PREFIX}${checkId(id)}`;
 export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
 
+/** Every object an asset may have: its original and its outputs (deleted together). */
+export const assetObjectKeys = (id: string) => [uploadKey(id), outputKey(id)];
+
 /** The asset id a key belongs to, or null for a key that is none of ours. */
 export function assetIdOfKey(key: string): string | null {
   const m = /^(?:uploads\/([^/]+)|audio\/([^/]+)\.m4a)$/.exec(key);
