@@ -1,12 +1,11 @@
 import 'reflect-metadata';
-import type { PgBoss } from 'pg-boss';
 import type pg from 'pg';
 import { type Auth, createAuth } from './auth/jwt.js';
 import type { Config } from './config/config.js';
 import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createPool } from './db/pool.js';
-import { PROCESS_AUDIO_QUEUE, startQueue } from './jobs/queue.js';
+import { startQueue } from './jobs/queue.js';
 import { Metrics } from './metrics/metrics.js';
 import type { RunningWorker } from './jobs/worker.js';
 import type { RunningHttp } from './server/http.js';
@@ -22,8 +21,8 @@ export interface RunningApp {
   auth: Auth;
   storage: Storage;
   databaseUrl: string;
-  /** Runs the sweep now (worker roles only; operations and tests). */
-  sweep(): Promise<import('./services/sweep.service.js').SweepResult>;
+  /** Runs the sweep now (worker roles only; operations and tests); `full` adds the daily listing. */
+  sweep(options?: { full?: boolean }): Promise<import('./services/sweep.service.js').SweepResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
 }
@@ -66,7 +65,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     stops.push(async () => storage.close());
 
     const runsWorker = role !== 'api';
-    const boss: PgBoss = await startQueue({
+    const queue = await startQueue({
       databaseUrl: infra.databaseUrl,
       supervise: runsWorker,
       jobTimeoutSeconds: config.jobTimeoutSeconds,
@@ -74,22 +73,18 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       onError: (e) => log.warn({ err: { message: e.message, code: (e as { code?: string }).code } }, 'queue error'),
     });
     let worker: RunningWorker | null = null;
-    stops.push(() => boss.stop({ graceful: true, timeout: graceMs }));
+    stops.push(() => queue.stop(graceMs));
 
     const assets = new AssetRepository(orm, pool);
     const metrics = new Metrics({
-      // pg-boss's own counts (its monitor refreshes them every second): one row, not a scan of its jobs.
-      queueStats: async () => {
-        const q = await boss.getQueue(PROCESS_AUDIO_QUEUE);
-        return { queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0 };
-      },
+      queueStats: () => queue.stats(),
     });
     const auth = createAuth(config);
 
     const health = {
       database: () => assets.ping(),
       storage: () => storage.ping(),
-      queue: async () => void (await pool.query('select 1 from pgboss.version limit 1')),
+      queue: () => queue.ping(),
     };
 
     // Each role loads only its own modules: a worker never imports the API
@@ -103,7 +98,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     if (role !== 'worker') {
       const { startApiRole } = await import('./server/api-role.js');
       const api = await startApiRole({
-        config, databaseUrl: infra.databaseUrl, assets, storage, pool, boss, auth, metrics, health, log,
+        config, databaseUrl: infra.databaseUrl, assets, storage, pool, queue, auth, metrics, health, log,
       });
       http = api.http;
       stops.push(() => api.stop());
@@ -118,7 +113,7 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
 
     if (runsWorker) {
       const { startWorker } = await import('./jobs/worker.js');
-      worker = await startWorker({ boss, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
+      worker = await startWorker({ queue, assets, storage, config, log, metrics, databaseUrl: infra.databaseUrl });
       // Stopped before the queue (pushed later, runs earlier): running jobs get their grace.
       stops.push(() => worker!.stop());
     }
@@ -129,9 +124,9 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       auth,
       storage,
       databaseUrl: infra.databaseUrl,
-      sweep: () => {
+      sweep: (options = {}) => {
         if (!worker) return Promise.reject(new Error('the sweep runs in worker roles only'));
-        return worker.sweep.run(log.child({ job: 'sweep' }));
+        return worker.sweep.run(log.child({ job: 'sweep' }), options);
       },
       stop: stopAll,
     };

@@ -228,6 +228,20 @@ export class AssetRepository {
     );
   }
 
+  /** Ids of ended assets (DONE or FAILED) whose upload URL expired in [from, to): a late PUT can land no more. */
+  async findEndedWithUploadUrlExpired(from: Date, to: Date, limit: number, afterId?: string): Promise<string[]> {
+    const rows = await this.em().find(
+      AudioAssetEntity,
+      {
+        status: { $in: [AssetStatus.DONE, AssetStatus.FAILED] },
+        uploadExpiresAt: { $gte: from, $lt: to },
+        ...(afterId ? { id: { $gt: afterId } } : {}),
+      },
+      { fields: ['id'], orderBy: { id: 'asc' }, limit },
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Status of each id that still exists. */
   async statuses(ids: string[]): Promise<Map<string, AssetStatus>> {
     if (ids.length === 0) return new Map();

@@ -2,8 +2,8 @@ import pg from 'pg';
 
 /**
  * A plain pg pool beside the ORM, for the few statements that must share a
- * transaction with pg-boss (queueing an asset and its job atomically) and for
- * LISTEN. pg-boss's `db` option takes anything with executeSql.
+ * transaction with the job queue (queueing an asset and its job atomically) and for
+ * LISTEN.
  */
 export function createPool(databaseUrl: string, max = 4): pg.Pool {
   const pool = new pg.Pool({ connectionString: databaseUrl, max, application_name: 'audio-service' });
@@ -26,8 +26,3 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
     client.release();
   }
 }
-
-/** The shape pg-boss accepts as `db`, bound to one client (so: one transaction). */
-export const bossDb = (client: pg.PoolClient) => ({
-  executeSql: (text: string, values?: unknown[]) => client.query(text, values as unknown[]),
-});

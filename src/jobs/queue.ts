@@ -1,15 +1,53 @@
+// The job queue: pg-boss, behind JobQueue. Only src/jobs imports pg-boss;
+// services, the API and the app see this interface.
+import type pg from 'pg';
 import { PgBoss } from 'pg-boss';
+import { isAssetId } from '../domain/asset.js';
 
 export const PROCESS_AUDIO_QUEUE = 'process-audio';
 export const SWEEP_QUEUE = 'sweep';
-/** Every minute: expired uploads and orphaned objects (services/sweep.service.ts). */
+/** Every minute: what expired since (services/sweep.service.ts). */
 export const SWEEP_CRON = '* * * * *';
+/** Daily: the full listing of the bucket, for leftovers of crashes. */
+export const FULL_SWEEP_QUEUE = 'sweep-full';
+export const FULL_SWEEP_CRON = '17 3 * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
 
-export interface ProcessAudioData {
+/** One processing job, as the worker reads it. */
+export interface ProcessAudioJob {
   assetId: string;
+  /** The original's ETag at completion; null when the job predates it (taken at start then). */
+  etag: string | null;
+}
+
+/**
+ * The stored payload. Version 2 pins the original checked at completion by
+ * its ETag. Version 1 (`{ assetId }`), queued by the previous release during
+ * a rolling upgrade, is processed too: its ETag is taken when the job starts.
+ */
+type ProcessAudioPayload = { v: 2; assetId: string; etag: string | null } | { v?: undefined; assetId: string };
+
+export const encodeJob = (job: ProcessAudioJob): ProcessAudioPayload => ({ v: 2, assetId: job.assetId, etag: job.etag });
+
+/** The job a payload asks for, or null for one no version of ours wrote. */
+export function decodeJob(data: unknown): ProcessAudioJob | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const p = data as Partial<Record<'v' | 'assetId' | 'etag', unknown>>;
+  if (typeof p.assetId !== 'string' || !isAssetId(p.assetId)) return null;
+  if (p.v === 2) return typeof p.etag === 'string' || p.etag === null ? { assetId: p.assetId, etag: p.etag } : null;
+  return p.v === undefined ? { assetId: p.assetId, etag: null } : null;
+}
+
+export type QueueStats = { queued: number; active: number };
+
+/** What the rest of the service needs of the queue. */
+export interface JobQueue {
+  /** Queues processing inside the caller's transaction: the job exists iff the asset's move to QUEUED commits. */
+  enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void>;
+  stats(): Promise<QueueStats>;
+  ping(): Promise<void>;
 }
 
 export interface QueueOptions {
@@ -20,13 +58,37 @@ export interface QueueOptions {
   onError: (e: Error) => void;
 }
 
+/** pg-boss behind JobQueue; `boss` is for src/jobs only (the worker). */
+export class PgBossQueue implements JobQueue {
+  constructor(readonly boss: PgBoss) {}
+
+  async enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void> {
+    const db = { executeSql: (text: string, values?: unknown[]) => transaction.query(text, values as unknown[]) };
+    await this.boss.send(PROCESS_AUDIO_QUEUE, encodeJob(job), { db });
+  }
+
+  async stats(): Promise<QueueStats> {
+    // pg-boss's own counts, refreshed by its monitor every second: one row, not a scan of its jobs.
+    const q = await this.boss.getQueue(PROCESS_AUDIO_QUEUE);
+    return { queued: q?.queuedCount ?? 0, active: q?.activeCount ?? 0 };
+  }
+
+  async ping(): Promise<void> {
+    await this.boss.getQueue(PROCESS_AUDIO_QUEUE);
+  }
+
+  stop(graceMs: number): Promise<void> {
+    return this.boss.stop({ graceful: true, timeout: graceMs });
+  }
+}
+
 /**
  * pg-boss set up for instant pickup: LISTEN/NOTIFY on the instance AND
  * `notify` on the queue (either alone leaves pickup on the polling tick).
  * A dead worker is noticed by the heartbeat (10 s, the minimum) swept every
  * second, not by the job's expiry.
  */
-export async function startQueue(o: QueueOptions): Promise<PgBoss> {
+export async function startQueue(o: QueueOptions): Promise<PgBossQueue> {
   const boss = new PgBoss({
     connectionString: o.databaseUrl,
     max: 4,
@@ -54,8 +116,10 @@ export async function startQueue(o: QueueOptions): Promise<PgBoss> {
   else await boss.createQueue(PROCESS_AUDIO_QUEUE, queueOptions);
   if (o.supervise) {
     // One sweep at a time across all workers: a singleton queue.
-    if (!(await boss.getQueue(SWEEP_QUEUE))) await boss.createQueue(SWEEP_QUEUE, { policy: 'singleton', retryLimit: 0, expireInSeconds: 300 });
-    await boss.schedule(SWEEP_QUEUE, SWEEP_CRON);
+    for (const [name, cron] of [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON]] as const) {
+      if (!(await boss.getQueue(name))) await boss.createQueue(name, { policy: 'singleton', retryLimit: 0, expireInSeconds: 3600 });
+      await boss.schedule(name, cron);
+    }
   }
-  return boss;
+  return new PgBossQueue(boss);
 }

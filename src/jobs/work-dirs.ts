@@ -14,8 +14,7 @@ export function makeJobDir(tmpDir: string, assetId: string): Promise<string> {
 
 function isAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return process.kill(pid, 0);
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }

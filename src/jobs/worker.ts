@@ -1,5 +1,4 @@
-import { availableParallelism } from 'node:os';
-import type { Job, PgBoss } from 'pg-boss';
+import type { Job } from 'pg-boss';
 import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
 import { deletedAssetIdFromPayload } from '../domain/asset.js';
@@ -8,11 +7,11 @@ import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
-import { type ProcessOutcome, ProcessingService } from '../services/processing.service.js';
+import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
-import { PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type ProcessAudioData, SWEEP_QUEUE } from './queue.js';
+import { FULL_SWEEP_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
 
 export interface RunningWorker {
   sweep: SweepService;
@@ -20,7 +19,7 @@ export interface RunningWorker {
 }
 
 export interface WorkerDeps {
-  boss: PgBoss;
+  queue: PgBossQueue;
   assets: AssetRepository;
   storage: Storage;
   config: Config;
@@ -29,30 +28,14 @@ export interface WorkerDeps {
   metrics: Metrics;
 }
 
-function recordOutcome(d: WorkerDeps, outcome: ProcessOutcome, seconds: number, pipelined: boolean): void {
-  d.metrics.processingSeconds.observe(seconds);
-  if (outcome.kind === 'done') {
-    d.metrics.jobs.inc({ outcome: 'done', code: '' });
-    if (outcome.durationSeconds && seconds > 0) d.metrics.realTimeFactor.observe(outcome.durationSeconds / seconds);
-    if (outcome.stored) {
-      // `stored` is set only when this attempt transcoded.
-      d.metrics.outputsStored.inc({ how: outcome.stored });
-      d.metrics.transcodes.inc({ processes: pipelined ? '2' : '1' });
-    }
-  } else if (outcome.kind === 'failed') {
-    d.metrics.jobs.inc({ outcome: 'failed', code: outcome.code ?? '' });
-  } else {
-    d.metrics.jobs.inc({ outcome: outcome.kind, code: '' });
-  }
-}
-
 /** The process-audio consumer (one job = one attempt) and the scheduled sweep. */
 export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const ffmpeg = await resolveFfmpeg(d.config.ffmpegPath ?? undefined);
-  d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source }, 'ffmpeg in use');
+  d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, movieTimescale: ffmpeg.movieTimescale }, 'ffmpeg in use');
   if (ffmpeg.warning) d.log.warn(ffmpeg.warning);
   const processing = new ProcessingService(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path,
+    movieTimescale: ffmpeg.movieTimescale,
     tmpDir: d.config.tmpDir,
     maxDurationSeconds: d.config.maxDurationSeconds,
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
@@ -61,12 +44,6 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const leftovers = await removeDeadWorkersJobDirs(d.config.tmpDir);
   if (leftovers.length) d.log.info({ removed: leftovers }, 'removed temp dirs of workers that died');
 
-  // A job that starts while this worker runs nothing else gets the idle core
-  // too: its decode and AAC encode run as two piped processes (a 2-hour MP3
-  // in ~0.86x the time of one process, the same bytes out; bench/findings.md §10).
-  // Under load every core already has a job, and a second process per job
-  // would only cost CPU (a second ffmpeg start for each voice note).
-  const pipelineWhenAlone = availableParallelism() > 1;
   // A deleted asset stops its running job at once (trigger: asset_deleted).
   const running = new Map<string, AbortController>();
   const deletions = new PgListener({
@@ -80,23 +57,26 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   });
   await deletions.start();
 
-  const handle = async (job: Job<ProcessAudioData>) => {
-    const { assetId } = job.data;
+  const handle = async (job: Job<unknown>) => {
+    const data = decodeJob(job.data);
+    if (!data) {
+      d.log.error({ jobId: job.id }, 'a job payload no version of ours wrote: dropped');
+      return;
+    }
+    const { assetId } = data;
     const log = d.log.child({ jobId: job.id, assetId, attempt: job.retryCount });
     const deleted = new AbortController();
     running.set(assetId, deleted);
     const started = process.hrtime.bigint();
-    const pipelined = pipelineWhenAlone && running.size === 1;
     try {
       const outcome = await processing.process({
-        assetId,
+        job: data,
         retryCount: job.retryCount,
         retryLimit: PROCESS_AUDIO_RETRY_LIMIT,
         signal: AbortSignal.any([job.signal, deleted.signal]),
         log,
-        pipelined,
       });
-      recordOutcome(d, outcome, Number(process.hrtime.bigint() - started) / 1e9, pipelined);
+      d.metrics.recordJob(outcome, Number(process.hrtime.bigint() - started) / 1e9);
     } catch (e) {
       d.metrics.jobs.inc({ outcome: 'retry', code: '' });
       throw e;
@@ -105,29 +85,29 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
     }
   };
 
-  // One pg-boss worker per slot, each waking itself after every job: it asks
-  // for the next one at once instead of after its poll delay. pg-boss only
-  // skips that delay in burst mode, which follows a queue-stats cache
-  // refreshed once a minute: with 0.25-s voice notes, a 200-note backlog ran
-  // at half speed, each slot idling ~0.3 s between jobs. NOTIFY wakes idle
-  // slots when a job is inserted; the poll is the backstop for what no NOTIFY
-  // announces (retries after a crash).
+  // One pg-boss worker per slot, each waking itself after every job instead
+  // of after its poll delay (pg-boss skips that delay only in burst mode, from
+  // a stats cache refreshed once a minute: a backlog of voice notes ran at half
+  // speed). NOTIFY wakes idle slots; the poll is the backstop for retries.
   for (let slot = 0; slot < d.config.workerConcurrency; slot++) {
     let self: string | null = null;
-    self = await d.boss.work<ProcessAudioData>(
+    self = await d.queue.boss.work<unknown>(
       PROCESS_AUDIO_QUEUE,
       { localConcurrency: 1, batchSize: 1, notifyPollingIntervalSeconds: 1, pollingIntervalSeconds: 1 },
       async ([job]) => {
         try {
           if (job) await handle(job);
         } finally {
-          if (self) d.boss.notifyWorker(self);
+          if (self) d.queue.boss.notifyWorker(self);
         }
       },
     );
   }
-  await d.boss.work(SWEEP_QUEUE, { batchSize: 1 }, async () => {
+  await d.queue.boss.work(SWEEP_QUEUE, { batchSize: 1 }, async () => {
     await sweep.run(d.log.child({ job: 'sweep' }));
+  });
+  await d.queue.boss.work(FULL_SWEEP_QUEUE, { batchSize: 1 }, async () => {
+    await sweep.run(d.log.child({ job: 'sweep-full' }), { full: true });
   });
   return {
     sweep,

@@ -10,6 +10,8 @@ export interface FfmpegBinary {
   /** First line of `ffmpeg -version`. */
   version: string;
   source: 'config' | 'path' | 'npm';
+  /** Its mp4 muxer takes `-movie_timescale` (absent from old builds, the npm one among them). */
+  movieTimescale: boolean;
   warning?: string;
 }
 
@@ -21,40 +23,38 @@ export const NPM_FFMPEG_WARNING =
   'input in production: install the system ffmpeg (apt-get install ffmpeg) or set FFMPEG_PATH.';
 
 /** Absolute path of an executable: as given when it contains a '/', else searched on PATH. */
-export async function findExecutable(
-  name: string,
-  searchPath: string = process.env.PATH ?? '',
-): Promise<string | null> {
-  const candidates = name.includes('/')
-    ? [name]
-    : searchPath.split(delimiter).filter((dir) => isAbsolute(dir)).map((dir) => join(dir, name));
+export async function findExecutable(name: string, searchPath: string = process.env.PATH ?? ''): Promise<string | null> {
+  const candidates = name.includes('/') ? [name] : searchPath.split(delimiter).filter(isAbsolute).map((dir) => join(dir, name));
   for (const candidate of candidates) {
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here; try the next directory
-    }
+    if (await access(candidate, constants.X_OK).then(() => true, () => false)) return candidate;
   }
   return null;
 }
 
-/** First line of `<path> -version`; rejects with the reason when it does not run. */
-export function ffmpegVersion(path: string): Promise<string> {
+/** What our own binary prints for `args` (its version, its help: never a file's text). */
+function ask(path: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      path,
-      ['-hide_banner', '-version'],
-      { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
-      (error, stdout) => {
-        const first = stdout.split('\n', 1)[0]?.trim() ?? '';
-        if (error) reject(error);
-        else if (!first.startsWith('ffmpeg version')) {
-          reject(new Error(`"${path} -version" did not print an ffmpeg version line`));
-        } else resolve(first);
-      },
-    );
+    execFile(path, ['-hide_banner', ...args], { timeout: VERSION_TIMEOUT_MS, env: { LANG: 'C' }, maxBuffer: 1 << 20 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)));
   });
+}
+
+/** First line of `<path> -version`; rejects with the reason when it does not run. */
+export async function ffmpegVersion(path: string): Promise<string> {
+  const first = (await ask(path, ['-version'])).split('\n', 1)[0]?.trim() ?? '';
+  if (!first.startsWith('ffmpeg version')) throw new Error(`"${path} -version" did not print an ffmpeg version line`);
+  return first;
+}
+
+/** Whether `-movie_timescale` is among the ipod muxer's options (absent from old builds). */
+export function probeMovieTimescale(path: string): Promise<boolean> {
+  return ask(path, ['-h', 'muxer=ipod']).then((help) => /^\s*-movie_timescale\b/m.test(help), () => false);
+}
+
+async function describe(path: string, source: FfmpegBinary['source']): Promise<FfmpegBinary> {
+  // One after the other: two ffmpeg processes at once would set the worker's start-up memory peak.
+  const version = await ffmpegVersion(path);
+  return { path, version, source, movieTimescale: await probeMovieTimescale(path) };
 }
 
 async function npmFfmpegPath(): Promise<string | null> {
@@ -75,7 +75,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
       throw new Error(`FFMPEG_PATH=${configuredPath}: no executable file there (or on PATH)`);
     }
     try {
-      return { path, version: await ffmpegVersion(path), source: 'config' };
+      return await describe(path, 'config');
     } catch (error) {
       throw new Error(`FFMPEG_PATH=${configuredPath} does not run as ffmpeg: ${reason(error)}`);
     }
@@ -84,7 +84,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
   let broken = '';
   if (onPath !== null) {
     try {
-      return { path: onPath, version: await ffmpegVersion(onPath), source: 'path' };
+      return await describe(onPath, 'path');
     } catch (error) {
       broken = ` (${onPath} is on PATH but does not run: ${reason(error)})`;
     }
@@ -92,8 +92,7 @@ export async function resolveFfmpeg(configuredPath?: string): Promise<FfmpegBina
   const bundled = await npmFfmpegPath();
   if (bundled !== null) {
     try {
-      const version = await ffmpegVersion(bundled);
-      return { path: bundled, version, source: 'npm', warning: NPM_FFMPEG_WARNING + broken };
+      return { ...(await describe(bundled, 'npm')), warning: NPM_FFMPEG_WARNING + broken };
     } catch (error) {
       throw new Error(`no ffmpeg on PATH and the bundled one does not run: ${reason(error)}`);
     }

@@ -1,22 +1,18 @@
-// Runs one ffmpeg transcode (one process, or a decoder piped into an encoder)
-// as process groups of their own, in a scrubbed environment, under rlimits,
-// and never lets it outlive the caller's intent: every ending that is not
-// ffmpeg exiting by itself SIGKILLs every group, and the promise settles only
-// after 'close' of each (all pipes shut = nothing left).
+// Runs one ffmpeg run (one process, or a decoder piped into an encoder) as
+// process groups of their own, in a scrubbed environment, under rlimits, and
+// never lets it outlive the caller's intent: every ending that is not ffmpeg
+// exiting by itself SIGKILLs every group, and the promise settles only after
+// 'close' of each (all pipes shut = nothing left). Its stderr is kept for the
+// logs only, redacted: a file controls part of what ffmpeg prints.
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
-import { StderrReader } from './ffmpeg-stderr.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 
 export interface FfmpegLimits {
   /** RLIMIT_CPU soft limit (ffmpeg gets SIGXCPU and stops); hard = soft + 5 s. */
   cpuSeconds?: number;
-  /**
-   * RLIMIT_AS. Debian's ffmpeg 5.1 maps ~270 MiB of shared libraries before
-   * reading a byte; measured peak VSZ 288 MiB (10-minute MP3), 310 MiB
-   * (2-hour MP3). The 2018 static build needs far less.
-   */
+  /** RLIMIT_AS. Debian's ffmpeg 5.1 maps ~270 MiB of libraries before reading a byte; peak VSZ ~310 MiB. */
   addressSpaceBytes?: number;
   nice?: number;
 }
@@ -29,23 +25,18 @@ export interface RunFfmpegOptions {
    * rejects. The chunk is a view of a reused buffer: consume it, don't keep it.
    */
   onPcm: (chunk: Buffer) => void;
-  /** stderr lines with URL query strings (presigned signatures) redacted. */
-  onStderrLine?: (line: string) => void;
-  /** The input's declared `Duration:`, as soon as ffmpeg prints it. */
-  onDeclaredDuration?: (seconds: number) => void;
   /** Each child's pid, which is also its process group id (for logs, tests): the decoder's first. */
   onSpawn?: (pid: number) => void;
   signal?: AbortSignal;
   /**
    * A second ffmpeg whose stdin is the first one's fd 3 (`pipe:3`): the
-   * encoder of a pipelined transcode (ffmpeg-args.ts). Same limits and
+   * encoder of a pipelined run (plan.ts). Same limits and
    * sandbox; a failure of either process kills both and fails the run.
    */
   encoderArgs?: string[];
   /** No PCM for this long while ffmpeg lives = stalled (killed). */
   stallTimeoutMs?: number;
   limits?: FfmpegLimits;
-  cwd?: string;
 }
 
 export interface FfmpegResult {
@@ -53,10 +44,10 @@ export interface FfmpegResult {
   signal: string | null;
   stalled: boolean;
   aborted: boolean;
-  /** Ended by an rlimit: SIGXCPU/SIGKILL from the kernel, or out of memory. */
+  /** Ended by an rlimit: SIGXCPU/SIGXFSZ, or a SIGKILL that was not ours. */
   limitHit: boolean;
+  /** For logs only. */
   stderrTail: string;
-  declaredDurationSeconds: number | null;
   /** Which sandbox wrappers were found and used for this run. */
   sandbox: { prlimit: boolean; nice: boolean };
 }
@@ -85,25 +76,24 @@ export function findSandboxTools(): Promise<SandboxTools> {
 }
 
 /** The argv that runs ffmpeg under the available limits (prlimit and nice exec it: same pid). */
-export function wrapCommand(
-  ffmpegPath: string,
-  args: readonly string[],
-  limits: Required<FfmpegLimits>,
-  tools: SandboxTools,
-): string[] {
+export function wrapCommand(ffmpegPath: string, args: readonly string[], limits: Required<FfmpegLimits>, tools: SandboxTools): string[] {
   const argv = [ffmpegPath, ...args];
   if (tools.nice !== null) argv.unshift(tools.nice, '-n', String(limits.nice));
-  if (tools.prlimit !== null) {
-    const cpu = Math.ceil(limits.cpuSeconds);
-    argv.unshift(
-      tools.prlimit,
-      `--cpu=${cpu}:${cpu + 5}`,
-      `--as=${Math.floor(limits.addressSpaceBytes)}`,
-      '--core=0',
-      '--',
-    );
-  }
+  const cpu = Math.ceil(limits.cpuSeconds);
+  if (tools.prlimit !== null) argv.unshift(tools.prlimit, `--cpu=${cpu}:${cpu + 5}`, `--as=${Math.floor(limits.addressSpaceBytes)}`, '--core=0', '--');
   return argv;
+}
+
+const STDERR_TAIL_CHARS = 4096;
+
+/**
+ * Removes query strings from URLs: a presigned signature must not reach the
+ * logs. SigV4 parameters are also caught on their own, in case a line was cut.
+ */
+export function redactUrls(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?'"]*)\?[^\s'"]*/gi, '$1?<redacted>')
+    .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'"]*/gi, '$1<redacted>');
 }
 
 function killGroup(pid: number | undefined): void {
@@ -125,7 +115,8 @@ interface ChildEnd {
   signal: NodeJS.Signals | null;
   /** We SIGKILLed its group before it exited (our stop, or the other process failed). */
   killedByUs: boolean;
-  stderr: StderrReader;
+  /** The last characters of its stderr, for logs. */
+  stderr: string;
 }
 
 interface Supervised {
@@ -138,21 +129,18 @@ interface Supervised {
 function endedByLimit(end: ChildEnd): boolean {
   if (end.signal === 'SIGXCPU' || end.signal === 'SIGXFSZ') return true;
   if (end.killedByUs) return false;
-  return end.signal === 'SIGKILL' || end.stderr.sawLimit;
+  return end.signal === 'SIGKILL';
 }
-
-// The decoder's write into a pipe whose encoder is gone.
-const BROKEN_PIPE = /Broken pipe/;
 
 /**
  * The exit that explains the run: the decoder's, unless it ended cleanly or
- * only because the encoder was gone (then the encoder's ending is the cause).
+ * was stopped by us because the encoder failed first.
  */
-export function primaryEnd<T extends { code: number | null; stderr: { tail: string } }>(ends: readonly T[]): T {
+export function primaryEnd<T extends { code: number | null; killedByUs: boolean }>(ends: readonly T[]): T {
   const [decoder, encoder] = ends;
   if (decoder === undefined) throw new Error('no process ended');
   if (encoder === undefined) return decoder;
-  return decoder.code === 0 || BROKEN_PIPE.test(decoder.stderr.tail) ? encoder : decoder;
+  return decoder.code === 0 || decoder.killedByUs ? encoder : decoder;
 }
 
 /**
@@ -160,19 +148,18 @@ export function primaryEnd<T extends { code: number | null; stderr: { tail: stri
  * PCM channel is closed; rejects (after every group is dead) when a callback
  * threw. A child that fails on its own takes the others down with it.
  */
-function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmChannel, options: RunFfmpegOptions,
-  stallTimeoutMs: number): Promise<Supervised> {
+function supervise(children: Child[], pcm: PcmChannel, options: RunFfmpegOptions, stallTimeoutMs: number): Promise<Supervised> {
   return new Promise((resolve, reject) => {
     let ending: Ending | null = null;
     let failure: unknown = null;
-    const ends: ChildEnd[] = children.map(({ stderr }) => ({ code: null, signal: null, killedByUs: false, stderr }));
+    const ends: ChildEnd[] = children.map(() => ({ code: null, signal: null, killedByUs: false, stderr: '' }));
     const exited = children.map(() => false);
     const closed = children.map(() => false);
     // Every group whose child has not closed yet (one that exited may still
     // have grandchildren holding its pipes); a closed one is never killed
     // again: its id could have been reused.
     const killOthers = (except: number): void => {
-      children.forEach(({ child }, i) => {
+      children.forEach((child, i) => {
         if (i === except || closed[i]) return;
         if (!exited[i]) ends[i]!.killedByUs = true;
         killGroup(child.pid);
@@ -205,10 +192,10 @@ function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmC
       pcm.reader.once('close', () => resolve());
       pcm.reader.on('error', () => {}); // a reset is an ending like EOF; 'close' follows
     });
-    const allClosed = children.map(({ child, stderr }, i) => {
+    const allClosed = children.map((child, i) => {
       child.stderr.setEncoding('latin1');
       child.stderr.on('data', (chunk: string) => {
-        if (ending === null) guarded(() => stderr.push(chunk));
+        ends[i]!.stderr = (ends[i]!.stderr + chunk).slice(-STDERR_TAIL_CHARS);
       });
       // spawn failure or a failed kill; Node still emits 'close' afterwards.
       child.on('error', (error) => stop('error', error));
@@ -233,45 +220,27 @@ function supervise(children: { child: Child; stderr: StderrReader }[], pcm: PcmC
     void Promise.all([...allClosed, pcmClosed]).then(() => {
       clearTimeout(stallTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      try {
-        if (ending === null) for (const { stderr } of children) stderr.flush();
-      } catch (error) {
-        [ending, failure] = ['error', error];
-      }
       if (ending === 'error') reject(failure);
       else resolve({ ends, ending });
     });
-    for (const { child } of children) {
-      if (child.pid !== undefined) guarded(() => options.onSpawn?.(child.pid!));
-    }
+    for (const child of children) if (child.pid !== undefined) guarded(() => options.onSpawn?.(child.pid!));
   });
 }
 
 export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult> {
   const ffmpegPath = await findExecutable(options.ffmpegPath);
-  if (ffmpegPath === null) {
-    throw new Error(`ffmpeg not found or not executable: ${options.ffmpegPath}`);
-  }
+  if (ffmpegPath === null) throw new Error(`ffmpeg not found or not executable: ${options.ffmpegPath}`);
   const tools = await findSandboxTools();
-  const limits: Required<FfmpegLimits> = {
-    cpuSeconds: options.limits?.cpuSeconds ?? RUNNER_DEFAULTS.cpuSeconds,
-    addressSpaceBytes: options.limits?.addressSpaceBytes ?? RUNNER_DEFAULTS.addressSpaceBytes,
-    nice: options.limits?.nice ?? RUNNER_DEFAULTS.nice,
-  };
+  const { cpuSeconds, addressSpaceBytes, nice } = { ...RUNNER_DEFAULTS, ...options.limits };
+  const limits: Required<FfmpegLimits> = { cpuSeconds, addressSpaceBytes, nice };
   const sandbox = { prlimit: tools.prlimit !== null, nice: tools.nice !== null };
-  if (options.signal?.aborted) {
-    return {
-      exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false,
-      stderrTail: '', declaredDurationSeconds: null, sandbox,
-    };
-  }
+  if (options.signal?.aborted) return { exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false, stderrTail: '', sandbox };
   const spawnOptions = {
     // Its own process group, so one kill(-pgid) reaches anything it starts.
     detached: true,
     // ffmpeg needs no variables; ours hold storage and database secrets,
     // and http_proxy would silently reroute the input.
     env: { LC_ALL: 'C' },
-    cwd: options.cwd,
   };
   const start = (args: string[], stdio: StdioOptions): Child => {
     const [command, ...argv] = wrapCommand(ffmpegPath, args, limits, tools);
@@ -292,11 +261,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     // Only the two children may hold the pipe: EOF reaches the encoder when the decoder exits.
     encoder?.stdin?.destroy();
   }
-  const children = [
-    { child: decoder, stderr: new StderrReader({ onLine: options.onStderrLine, onDeclaredDuration: options.onDeclaredDuration }) },
-    ...(encoder ? [{ child: encoder, stderr: new StderrReader({ onLine: options.onStderrLine }) }] : []),
-  ];
-  const run = await supervise(children, pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
+  const run = await supervise(encoder ? [decoder, encoder] : [decoder], pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
   const primary = primaryEnd(run.ends);
   const [decoderEnd, encoderEnd] = run.ends;
   return {
@@ -305,8 +270,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     stalled: run.ending === 'stall',
     aborted: run.ending === 'abort',
     limitHit: run.ends.some(endedByLimit),
-    stderrTail: decoderEnd!.stderr.tail + (encoderEnd?.stderr.tail ? `[encoder]\n${encoderEnd.stderr.tail}` : ''),
-    declaredDurationSeconds: decoderEnd!.stderr.declared,
+    stderrTail: redactUrls(decoderEnd!.stderr + (encoderEnd?.stderr ? `[encoder]\n${encoderEnd.stderr}` : '')),
     sandbox,
   };
 }

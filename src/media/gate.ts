@@ -1,43 +1,24 @@
-// The file-type gate: an upload is audio only if its leading bytes say so.
-// Names, declared types and extensions are never consulted (contract:
-// "File type is decided by magic bytes ... allow-list").
-//
-// What the gate relies on (file-type 22, source/index.js):
-// - Containers are matched on signatures at offset 0 (RIFF..WAVE, fLaC, OggS +
-//   codec id, EBML DocType, ftyp brand, FORM, caff, #!AMR, ASF GUID, wvpk...).
-//   Several are plain ASCII, so a text file written to start with "OggS" or
-//   "MAC " passes the gate; it then meets only the forced demuxer and fails
-//   there. What the gate keeps out is everything ffmpeg would otherwise probe
-//   into: playlists (HLS, ffconcat), images, executables, archives, HTML.
-// - MP1/2/3 and ADTS AAC have no signature, only an 11-bit frame sync (0xFFE)
-//   plus a few field checks, tried at offset 0 only (file-type's
-//   `mpegOffsetTolerance` defaults to 0; we keep it, since scanning deeper
-//   makes random binary match). 0xFF never occurs in UTF-8 text and file-type
-//   excludes the UTF-16 LE BOM (FF FE); random binary still passes about once
-//   in a few thousand tries, AC-3's 2-byte 0x0B77 once in 65,536.
-// - A leading ID3v2 tag: file-type skips it by its declared size, but when the
-//   tag runs past the end of the bytes it was given it answers 'mp3' without
-//   seeing any audio ("ID3" + a large size + PHP is 'mp3'). So the gate skips
-//   ID3v2 tags itself (id3v2Size) and asks file-type only about the bytes after
-//   them, reading further into the object when a tag (cover art!) is larger
-//   than the first read. ffmpeg skips leading ID3v2 tags for every demuxer
-//   (avformat_open_input), so ID3 + FLAC or ID3 + WAV decode too.
-// - MP3s as old taggers and rippers leave them: junk or zeros between the tag
-//   and the first frame, a tag whose size is wrong or not sync-safe, bytes
-//   before any tag. ffmpeg's mp3 demuxer skips up to 64 KiB of such junk; the
-//   gate accepts them only when nothing else is recognised there and
-//   MP3_CHAIN_FRAMES frame headers follow one another, each where the one
-//   before says it ends (findMpegAudio). One frame sync in random binary
-//   passes about once in a few thousand tries; three in a chain do not.
-//   What follows the last frame (ID3v1, APE, Lyrics3, an appended
-//   executable) is never read here; only the re-encode is ever served.
-// Whatever passes still has to decode: ffmpeg runs with the demuxer forced
-// (`-f`, so it never probes into another format), and a file that does not
-// decode fails as UNREADABLE_AUDIO.
+// The file-type gate: an upload is audio only if its leading bytes say so;
+// names, declared types and extensions are never consulted (contract).
+// file-type 22 matches containers by signatures at offset 0 (several are
+// ASCII, so a text file starting "OggS" passes here and fails at the forced
+// demuxer); MPEG audio and ADTS only by an 11-bit frame sync at offset 0
+// (random binary passes about once in a few thousand tries). What the gate
+// keeps out is everything ffmpeg would otherwise probe into: playlists,
+// images, executables, archives, HTML. Leading ID3v2 tags are skipped here
+// (id3v2Size), reading further when a tag (cover art) is larger than the
+// first read: file-type answers 'mp3' for a tag that runs past its bytes, and
+// ffmpeg skips ID3v2 for every demuxer. MP3s as old taggers and rippers leave
+// them (junk before the first frame, a wrong tag size) pass only when nothing
+// else is recognised and MP3_CHAIN_FRAMES frame headers follow one another
+// (findMpegAudio): one sync in random binary passes about once in a few
+// thousand tries, three in a chain do not. Whatever passes still has to
+// decode, with the demuxer forced (`-f`) and only the allowed decoders.
 import { fileTypeFromBuffer } from 'file-type';
 
 export type GateDecision =
-  | { ok: true; mime: string; ext: string; demuxer: string }
+  /** `head`: the container's first bytes (after any ID3v2 tag), when the gate read them. */
+  | { ok: true; mime: string; ext: string; demuxer: string; head?: Uint8Array }
   | { ok: false; detected: string | null; reason: string };
 
 export interface DetectedType {
@@ -54,10 +35,8 @@ interface AllowedType {
 
 /**
  * The allow-list, keyed by file-type's `ext`. Video containers are allowed
- * because phones record video and the worker keeps only the first audio
- * stream. Deliberately absent: DRM'd MP4 (m4p, f4p), Motion JPEG 2000 (mj2),
- * tracker modules (it, s3m, xm: libopenmpt is a large parser for little gain),
- * MIDI (no decoder), and general video containers (avi, flv, mpg, mts, mxf, rm).
+ * (phones record video; only the first audio stream is kept). Absent: DRM'd
+ * MP4, Motion JPEG 2000, tracker modules, MIDI, general video containers.
  */
 export const ALLOWED_TYPES: Readonly<Record<string, AllowedType>> = {
   mp3: { mimes: ['audio/mpeg'], demuxer: 'mp3' },
@@ -192,7 +171,8 @@ export async function detectObjectFileType(readRange: ReadRange, sizeBytes: numb
   }
   const detected = (await fileTypeFromBuffer(buf)) ?? detectExtraSignature(buf);
   if (!detected) return mpegAudioDecision(buf, 'no known file type in the leading bytes');
-  return decideFileType(detected, buf);
+  const decision = decideFileType(detected, buf);
+  return decision.ok ? { ...decision, head: buf } : decision;
 }
 
 /** MPEG audio frames after junk, or a refusal saying `reason`. */
@@ -259,9 +239,4 @@ export function findMpegAudio(b: Uint8Array): { offset: number; ext: 'mp3' | 'mp
     if (chained === MP3_CHAIN_FRAMES) return { offset: at, ext: first.layer === 3 ? 'mp3' : first.layer === 2 ? 'mp2' : 'mp1' };
   }
   return undefined;
-}
-
-/** The gate over bytes already in memory, taken to be the whole file. */
-export function detectFileType(head: Uint8Array): Promise<GateDecision> {
-  return detectObjectFileType(async (start, end) => head.subarray(start, end + 1), head.length);
 }

@@ -1,10 +1,8 @@
-// The PCM channel between ffmpeg and the peak reducer: a connected pair of
-// Unix stream sockets. ffmpeg gets one end as its stdout; we read the other
-// into ONE reused buffer (net.Socket's `onread`), which child_process pipes
-// cannot do. Each pipe read is a fresh Buffer that V8 frees only when its
-// external-memory heuristics trigger a GC: measured on a 2-hour file, 40-60 MB
-// of dead PCM in the worker (a 40-minute probe: 95 MB peak with a pipe,
-// 52 MB with this).
+// The PCM channel between ffmpeg and the analysers: a connected pair of Unix
+// stream sockets. ffmpeg gets one end as its stdout; we read the other into
+// ONE reused buffer (net.Socket's `onread`), which child_process pipes cannot
+// do: each pipe read is a fresh Buffer that V8 frees lazily (40-60 MB of dead
+// PCM on a 2-hour file, BENCHMARKS.md).
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import net from 'node:net';

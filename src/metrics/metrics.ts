@@ -50,13 +50,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly outputsStored = new Counter({
-    name: 'audio_outputs_stored_total',
-    help: 'M4As stored by finished attempts: streamed (multipart, while ffmpeg ran) or whole (after it)',
-    labelNames: ['how'] as const,
-    registers: [this.registry],
-  });
-
   readonly operationSeconds = new Histogram({
     name: 'audio_graphql_operation_seconds',
     help: 'GraphQL operation latency over HTTP, by operation type and outcome',
@@ -64,6 +57,16 @@ export class Metrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
   });
+
+  /** One finished attempt: how it left the asset, and how long it took. */
+  recordJob(outcome: { kind: string; code?: string | null; durationSeconds?: number | null; processes?: 1 | 2 }, seconds: number): void {
+    this.processingSeconds.observe(seconds);
+    this.jobs.inc({ outcome: outcome.kind, code: outcome.kind === 'failed' ? (outcome.code ?? '') : '' });
+    if (outcome.kind !== 'done') return;
+    if (outcome.durationSeconds && seconds > 0) this.realTimeFactor.observe(outcome.durationSeconds / seconds);
+    // Set only when this attempt ran ffmpeg.
+    if (outcome.processes) this.transcodes.inc({ processes: String(outcome.processes) });
+  }
 
   constructor(options: MetricsSources = {}) {
     collectDefaultMetrics({ register: this.registry });

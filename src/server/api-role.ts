@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
+import type { JobQueue } from '../jobs/queue.js';
 import type { Auth } from '../auth/jwt.js';
 import type { Config } from '../config/config.js';
 import type { AssetRepository } from '../db/asset.repository.js';
@@ -23,7 +23,7 @@ export interface ApiRoleDeps {
   assets: AssetRepository;
   storage: Storage;
   pool: pg.Pool;
-  boss: PgBoss;
+  queue: JobQueue;
   auth: Auth;
   metrics: Metrics;
   health: Record<string, HealthCheck>;
@@ -52,7 +52,7 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
     const schema = await buildAppSchema();
     const baseContext = {
       assets: new AssetsService(d.assets, d.storage, config, finalAssets),
-      uploads: new UploadsService(d.assets, d.storage, d.pool, d.boss, config),
+      uploads: new UploadsService(d.assets, d.storage, d.pool, d.queue, config),
       events,
       rateLimits: await RateLimitService.start(d.pool, {
         prepareAudioUpload: config.uploadRateLimitPerMinute,

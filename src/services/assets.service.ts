@@ -4,9 +4,9 @@ import { type AssetView, decodeCursor, encodeCursor } from '../domain/asset.js';
 import { AssetStatus } from '../domain/asset-status.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { validateBars } from '../domain/upload-policy.js';
-import { decodeEnvelope, waveformBars } from '../media/peaks.js';
+import { decodeEnvelope, waveformBars } from '../analysis/peaks.js';
 import { RenditionFormat } from '../domain/processing-options.js';
-import { opusHeaders, opusKey, outputKey, uploadKey } from '../storage/keys.js';
+import { assetObjectKeys, opusHeaders, opusKey, uploadKey } from '../storage/keys.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
 import { TerminalAssetCache } from './terminal-asset-cache.js';
@@ -72,7 +72,7 @@ export class AssetsService {
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
     if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
-    await Promise.all([uploadKey(id), outputKey(id), opusKey(id)].map((key) => this.storage.delete(key)));
+    await Promise.all(assetObjectKeys(id).map((key) => this.storage.delete(key)));
     return true;
   }
 

@@ -6,10 +6,19 @@ import type { Storage } from '../storage/s3.js';
 
 export interface SweepResult {
   expired: number;
+  /** Originals deleted by key because the upload URL of their ended asset expired. */
+  lateUploadsDeleted: number;
+  /** Keys the full listing deleted (empty unless `full`). */
   orphansDeleted: string[];
 }
 
 const BATCH = 100;
+/**
+ * Upload URLs that expired this long ago are still looked at: the sweep runs
+ * every minute, so a few missed runs lose nothing. What expired while no
+ * sweep ran at all is left to the daily listing.
+ */
+const LATE_UPLOAD_WINDOW_MS = 5 * 60_000;
 
 /** An object under uploads/ may only exist while its asset can still use it. */
 const KEEPS_ORIGINAL = new Set([AssetStatus.AWAITING_UPLOAD, AssetStatus.QUEUED, AssetStatus.PROCESSING]);
@@ -17,10 +26,12 @@ const KEEPS_ORIGINAL = new Set([AssetStatus.AWAITING_UPLOAD, AssetStatus.QUEUED,
 const KEEPS_OUTPUT = new Set([AssetStatus.QUEUED, AssetStatus.PROCESSING, AssetStatus.DONE]);
 
 /**
- * Nothing a client starts and abandons stays forever: expired uploads end
- * FAILED UPLOAD_EXPIRED with their object (or multipart upload) removed, and
- * objects that belong to no live asset (a PUT through an old URL after the
- * asset ended, a crash between steps, a delete racing a worker) are deleted.
+ * Nothing a client starts and abandons stays forever. Each minute's work
+ * scales with what expired, not with the bucket: expired uploads (found in
+ * the database) end FAILED UPLOAD_EXPIRED with their bytes deleted by key,
+ * and the original of an ended asset is deleted by key once its upload URL
+ * has expired (a PUT through it after the end is never processed: contract).
+ * A daily full listing (`full`) catches what crashes left between steps.
  */
 export class SweepService {
   constructor(
@@ -29,14 +40,14 @@ export class SweepService {
     private readonly config: { uploadExpiryGraceSeconds: number },
   ) {}
 
-  async run(log: Logger): Promise<SweepResult> {
+  async run(log: Logger, options: { full?: boolean } = {}): Promise<SweepResult> {
     const expired = await this.expireUploads(log);
-    const orphansDeleted = [
-      ...(await this.deleteOrphans(UPLOAD_PREFIX, KEEPS_ORIGINAL)),
-      ...(await this.deleteOrphans(OUTPUT_PREFIX, KEEPS_OUTPUT)),
-    ];
-    if (expired || orphansDeleted.length) log.info({ expired, orphans: orphansDeleted.length }, 'sweep');
-    return { expired, orphansDeleted };
+    const lateUploadsDeleted = await this.deleteLateUploads();
+    const orphansDeleted = options.full
+      ? [...(await this.deleteOrphans(UPLOAD_PREFIX, KEEPS_ORIGINAL)), ...(await this.deleteOrphans(OUTPUT_PREFIX, KEEPS_OUTPUT))]
+      : [];
+    if (expired || orphansDeleted.length) log.info({ expired, lateUploadsDeleted, orphans: orphansDeleted.length }, 'sweep');
+    return { expired, lateUploadsDeleted, orphansDeleted };
   }
 
   private async expireUploads(log: Logger): Promise<number> {
@@ -59,6 +70,20 @@ export class SweepService {
         await this.storage.delete(uploadKey(asset.id));
       }
       if (batch.length < BATCH) return count;
+    }
+  }
+
+  /** Deletes `uploads/<id>` of ended assets whose upload URL expired in the window: one DELETE each, no listing. */
+  private async deleteLateUploads(): Promise<number> {
+    const now = Date.now();
+    const [from, to] = [new Date(now - LATE_UPLOAD_WINDOW_MS), new Date(now)];
+    let count = 0;
+    for (let after: string | undefined; ; ) {
+      const ids = await this.assets.findEndedWithUploadUrlExpired(from, to, BATCH, after);
+      await Promise.all(ids.map((id) => this.storage.delete(uploadKey(id))));
+      count += ids.length;
+      if (ids.length < BATCH) return count;
+      after = ids.at(-1);
     }
   }
 

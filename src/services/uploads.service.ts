@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
-import type { PgBoss } from 'pg-boss';
 import type { AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
-import { bossDb, inTransaction } from '../db/pool.js';
+import { inTransaction } from '../db/pool.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
 import { ApiError, badInput, notFound } from '../domain/errors.js';
 import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
 import { parseProcessingOptions } from '../domain/processing-options.js';
-import { PROCESS_AUDIO_QUEUE, type ProcessAudioData } from '../jobs/queue.js';
+import type { JobQueue } from '../jobs/queue.js';
 import { UploadPartRepository } from '../db/upload-part.repository.js';
 import { listStoredParts } from '../storage/list-parts.js';
 import { uploadKey } from '../storage/keys.js';
@@ -45,7 +44,7 @@ export class UploadsService {
     private readonly assets: AssetRepository,
     private readonly storage: Storage,
     private readonly pool: pg.Pool,
-    private readonly boss: PgBoss,
+    private readonly queue: JobQueue,
     private readonly config: UploadsConfig,
   ) {
     this.parts = new UploadPartRepository(pool);
@@ -188,9 +187,9 @@ export class UploadsService {
 
     const queued = await inTransaction(this.pool, async (client) => {
       const moved = await this.assets.queueOn(client, id);
+      // The job pins the original by the ETag checked here (jobs/queue.ts).
       if (moved) {
-        const data: ProcessAudioData = { assetId: id };
-        await this.boss.send(PROCESS_AUDIO_QUEUE, data, { db: bossDb(client) });
+        await this.queue.enqueueProcessing({ assetId: id, etag: head.etag }, client);
         await this.parts.clear(client, id);
       }
       return moved;

@@ -17,6 +17,9 @@ export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
 /** The OPUS_OGG rendition (contract: `audio/<id>.ogg`). */
 export const opusKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.ogg`;
 
+/** Every object an asset may have: its original and its outputs (deleted together). */
+export const assetObjectKeys = (id: string) => [uploadKey(id), outputKey(id), opusKey(id)];
+
 /** The asset id a key belongs to, or null for a key that is none of ours. */
 export function assetIdOfKey(key: string): string | null {
   const m = /^(?:uploads\/([^/]+)|audio\/([^/]+)\.(?:m4a|ogg))$/.exec(key);

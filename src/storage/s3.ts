@@ -1,5 +1,4 @@
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -12,12 +11,13 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketLifecycleConfigurationCommand,
-  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { MIN_PART_BYTES, planParts } from '../domain/multipart.js';
+import { MIN_PART_BYTES } from '../domain/multipart.js';
+import { type OutputFile, OriginalChangedError } from '../media/result.js';
 import { ClientUrls, type PresignGetResponse, getCommand } from './client-urls.js';
 
 export type { PresignGetResponse };
@@ -33,18 +33,11 @@ export interface StorageOptions {
   forcePathStyle: boolean;
 }
 
-/** An open multipart upload (Storage.openMultipart). */
-export interface MultipartObject {
-  /** Uploads one part made of `body`'s chunks, in order; they may be reused once it settles. */
-  put(partNumber: number, body: readonly Uint8Array[]): Promise<void>;
-  /** Completes the upload with every part put so far, in part-number order. */
-  complete(): Promise<void>;
-  abort(): Promise<void>;
-}
-
 export interface ObjectHead {
   size: number;
   contentType: string | null;
+  /** The version's entity tag, quotes included (what If-Match takes). */
+  etag: string | null;
 }
 
 function makeClient(endpoint: string | null, o: StorageOptions): S3Client {
@@ -75,9 +68,23 @@ export const LIFECYCLE = {
 const isNotFound = (e: unknown) =>
   e instanceof S3ServiceException && (e.$metadata.httpStatusCode === 404 || e.name === 'NotFound' || e.name === 'NoSuchKey');
 
-/** putFile: one PUT up to this size, else parts of FILE_PART_BYTES (S3's minimum). */
-export const FILE_SINGLE_PUT_MAX_BYTES = 16 * 1024 * 1024;
-export const FILE_PART_BYTES = MIN_PART_BYTES;
+/** Multipart parts of stored outputs: S3's minimum, two in flight (memory stays ~10 MB whatever the length). */
+const OUTPUT_PART_BYTES = MIN_PART_BYTES;
+const OUTPUT_PARTS_IN_FLIGHT = 2;
+
+/** Reads at most `limit` bytes of a body, then lets the connection go. */
+async function readAtMost(body: AsyncIterable<Uint8Array> & { destroy?: () => void }, limit: number): Promise<Uint8Array> {
+  const out = new Uint8Array(limit);
+  let length = 0;
+  for await (const chunk of body) {
+    const take = Math.min(chunk.length, limit - length);
+    out.set(chunk.subarray(0, take), length);
+    length += take;
+    if (length === limit) break;
+  }
+  body.destroy?.();
+  return out.subarray(0, length);
+}
 
 /** Headers an object is stored with (set on the PUT, or when a multipart upload starts). */
 export interface ObjectHeaders {
@@ -89,14 +96,6 @@ const objectMeta = (h: ObjectHeaders) => ({
   ContentType: h.contentType,
   ...(h.contentDisposition ? { ContentDisposition: h.contentDisposition } : {}),
 });
-
-async function readExactly(file: FileHandle, buffer: Buffer, length: number, position: number): Promise<void> {
-  for (let done = 0; done < length; ) {
-    const { bytesRead } = await file.read(buffer, done, length - done, position + done);
-    if (bytesRead === 0) throw new Error(`file ended ${length - done} bytes early`);
-    done += bytesRead;
-  }
-}
 
 /** Every S3 side effect of the service, behind one small seam. */
 export class Storage {
@@ -159,19 +158,35 @@ export class Storage {
   async head(key: string): Promise<ObjectHead | null> {
     try {
       const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: Number(r.ContentLength ?? 0), contentType: r.ContentType ?? null };
+      return { size: Number(r.ContentLength ?? 0), contentType: r.ContentType ?? null, etag: r.ETag ?? null };
     } catch (e) {
       if (isNotFound(e)) return null;
       throw e;
     }
   }
 
-  /** Bytes [start, endInclusive] of an object (fewer when it is shorter). */
-  async getRange(key: string, start: number, endInclusive: number): Promise<Uint8Array> {
-    const r = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${start}-${endInclusive}` }),
-    );
-    return r.Body ? await r.Body.transformToByteArray() : new Uint8Array();
+  /**
+   * Bytes [start, endInclusive] of an object (fewer when it is shorter). With
+   * `etag`, only of that version: S3 answers 412 to If-Match otherwise, and a
+   * storage that ignores If-Match is caught by the ETag it answers with.
+   * Anything but a 206 is refused, and no more than the range is ever read.
+   */
+  async getRange(key: string, start: number, endInclusive: number, etag: string | null = null): Promise<Uint8Array> {
+    let r;
+    try {
+      r = await this.client.send(new GetObjectCommand({
+        Bucket: this.bucket, Key: key, Range: `bytes=${start}-${endInclusive}`, ...(etag ? { IfMatch: etag } : {}),
+      }));
+    } catch (e) {
+      if (e instanceof S3ServiceException && e.$metadata.httpStatusCode === 412) throw new OriginalChangedError(`${key} changed after it was checked`);
+      throw e;
+    }
+    const body = r.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
+    const refusal = r.$metadata.httpStatusCode !== 206 ? new Error(`storage answered a ranged read of ${key} with ${r.$metadata.httpStatusCode}, not 206`)
+      : etag && r.ETag !== etag ? new OriginalChangedError(`${key} changed after it was checked`) : null;
+    if (refusal) body?.destroy?.();
+    if (refusal) throw refusal;
+    return body ? await readAtMost(body, endInclusive - start + 1) : new Uint8Array();
   }
 
   /** Deletes an object; a missing object is not an error. */
@@ -180,67 +195,15 @@ export class Storage {
   }
 
   /**
-   * Stores a local file. Up to FILE_SINGLE_PUT_MAX_BYTES: one PUT of the file
-   * read whole. Above: a multipart upload whose parts are read one after the
-   * other into ONE reused buffer. A file read stream would hand out a fresh
-   * Buffer per 64 KiB that V8 frees lazily: storing a 60 MB M4A left 28 MB of
-   * dead buffers in the worker (measured), i.e. memory growing with length.
+   * Stores a finished local file: lib-storage's Upload reads it part by part
+   * (one PUT when it fits in one part), so memory does not grow with length.
    */
-  async putFile(key: string, path: string, headers: ObjectHeaders): Promise<void> {
-    const { size } = await stat(path);
-    if (size <= FILE_SINGLE_PUT_MAX_BYTES) {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: await readFile(path), ContentLength: size, ...objectMeta(headers) }));
-      return;
-    }
-    const upload = await this.openMultipart(key, headers);
-    const file = await open(path, 'r');
-    try {
-      const { partSize, parts } = planParts(size, FILE_PART_BYTES);
-      const buffer = Buffer.allocUnsafe(partSize);
-      for (const { partNumber, length } of parts) {
-        await readExactly(file, buffer, length, (partNumber - 1) * partSize);
-        // Awaited before the buffer is refilled: the request holds a view of it until then.
-        await upload.put(partNumber, [buffer.subarray(0, length)]);
-      }
-      await upload.complete();
-    } catch (e) {
-      await upload.abort();
-      throw e;
-    } finally {
-      await file.close();
-    }
-  }
-
-  /**
-   * A multipart upload its caller fills part by part, in any order (a
-   * streamed M4A sends its header part last), then completes. The object
-   * exists only once completed; abort() is best effort and never throws.
-   */
-  async openMultipart(key: string, headers: ObjectHeaders): Promise<MultipartObject> {
-    const uploadId = await this.createMultipart(key, headers);
-    const etags = new Map<number, string>();
-    return {
-      put: async (partNumber, body) => {
-        const length = body.reduce((sum, chunk) => sum + chunk.length, 0);
-        const r = await this.client.send(
-          new UploadPartCommand({
-            Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, ContentLength: length,
-            // Several chunks go as one stream rather than being copied into a new buffer.
-            Body: body.length === 1 ? body[0] : Readable.from(body),
-          }),
-        );
-        if (!r.ETag) throw new Error(`storage returned no ETag for part ${partNumber}`);
-        etags.set(partNumber, r.ETag);
-      },
-      complete: async () => {
-        const parts = [...etags].sort(([a], [b]) => a - b).map(([partNumber, etag]) => ({ partNumber, etag }));
-        const result = await this.completeMultipart(key, uploadId, parts);
-        if (result !== 'ok') throw new Error(`completing the multipart upload of ${key} failed: ${result}`);
-      },
-      abort: async () => {
-        await this.abortMultipart(key, uploadId).catch(() => false);
-      },
-    };
+  async uploadFile(file: OutputFile): Promise<void> {
+    const upload = new Upload({
+      client: this.client, partSize: OUTPUT_PART_BYTES, queueSize: OUTPUT_PARTS_IN_FLIGHT, leavePartsOnError: false,
+      params: { Bucket: this.bucket, Key: file.key, Body: createReadStream(file.path), ...objectMeta(file) },
+    });
+    await upload.done();
   }
 
   /** Every key under a prefix, page by page. */

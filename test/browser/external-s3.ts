@@ -114,14 +114,14 @@ export async function startExternalS3(operatorRules: CORSRule[] = []): Promise<E
 
   let stopping: Promise<void> | undefined;
   return {
+    // s3rver runs inside this process here: there is no child to name.
+    pid: () => undefined,
     endpoint,
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
     bucket,
     directory,
     client,
-    // s3rver runs inside this test process here, not in a child of its own.
-    pid: () => undefined,
     forwardedPuts,
     seenPuts,
     hold: (which) => void (holding = which),

@@ -71,7 +71,7 @@ async function run(args: string[]): Promise<void> {
   const path = await ffmpegPath();
   await new Promise<void>((resolve, reject) => {
     const all = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', ...args];
-    execFile(path, all, { timeout: 60_000 }, (error, _stdout, stderr) => {
+    execFile(path, all, { timeout: 180_000 }, (error, _stdout, stderr) => {
       if (error) reject(new Error(`fixture ffmpeg failed: ${stderr || error.message}`));
       else resolve();
     });

@@ -4,7 +4,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { findExecutable, resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
-import { readTopLevelBoxes } from '../../src/media/mp4-boxes.js';
+import { open, readFile } from 'node:fs/promises';
 
 export interface M4aInfo {
   /** Top-level box types in file order, e.g. ['ftyp', 'moov', 'free', 'mdat']. */
@@ -16,6 +16,8 @@ export interface M4aInfo {
   sampleRate: number;
   bitRate: number;
   durationSeconds: number;
+  /** The edit list's duration at 44.1 kHz (exact when the movie timescale is 44,100), or NaN. */
+  durationSamples: number;
 }
 
 interface ProbeStream {
@@ -58,8 +60,40 @@ export async function probe(path: string): Promise<ProbeResult> {
   });
 }
 
+/** Top-level MP4 box types in file order, read from their 8/16-byte headers. */
+export async function readTopLevelBoxes(path: string): Promise<{ type: string; size: number }[]> {
+  const file = await open(path, 'r');
+  try {
+    const { size: fileSize } = await file.stat();
+    const boxes: { type: string; size: number }[] = [];
+    const header = Buffer.alloc(16);
+    for (let at = 0; at + 8 <= fileSize; ) {
+      await file.read(header, 0, 16, at);
+      let size = header.readUInt32BE(0);
+      if (size === 1) size = Number(header.readBigUInt64BE(8));
+      else if (size === 0) size = fileSize - at;
+      const type = header.toString('latin1', 4, 8);
+      if (size < 8 || at + size > fileSize) return [...boxes, { type: '!bad', size }];
+      boxes.push({ type, size });
+      at += size;
+    }
+    return boxes;
+  } finally {
+    await file.close();
+  }
+}
+
+/** The edit list's first segment duration in movie-timescale units, and that timescale: what a player plays. */
+async function editedLength(path: string): Promise<{ duration: number; timescale: number } | null> {
+  const data = await readFile(path);
+  const mvhd = data.indexOf('mvhd', 0, 'latin1');
+  const elst = data.indexOf('elst', 0, 'latin1');
+  if (mvhd < 0 || elst < 0 || data[mvhd + 4] !== 0 || data[elst + 4] !== 0) return null; // version 0 boxes only
+  return { timescale: data.readUInt32BE(mvhd + 16), duration: data.readUInt32BE(elst + 12) };
+}
+
 export async function inspectM4a(path: string): Promise<M4aInfo> {
-  const [boxes, probed] = await Promise.all([readTopLevelBoxes(path), probe(path)]);
+  const [boxes, probed, edited] = await Promise.all([readTopLevelBoxes(path), probe(path), editedLength(path)]);
   const audio = probed.streams.filter((s) => s.codec_type === 'audio');
   if (audio.length !== 1 || probed.streams.length !== 1) {
     throw new Error(`expected exactly one (audio) stream in ${path}, got ${JSON.stringify(probed.streams)}`);
@@ -74,6 +108,7 @@ export async function inspectM4a(path: string): Promise<M4aInfo> {
     sampleRate: Number(stream.sample_rate ?? 0),
     bitRate: Number(stream.bit_rate ?? probed.format.bit_rate ?? 0),
     durationSeconds: Number(probed.format.duration ?? 0),
+    durationSamples: edited ? Math.round((edited.duration * 44_100) / edited.timescale) : NaN,
   };
 }
 

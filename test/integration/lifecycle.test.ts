@@ -159,7 +159,7 @@ describe('upload lifecycle', () => {
       assert.equal(again.data.completeAudioUpload.status, 'FAILED');
       const strays = ['uploads/11111111-1111-4111-8111-111111111111', 'audio/22222222-2222-4222-8222-222222222222.m4a'];
       for (const Key of strays) await t.s3.client.send(new PutObjectCommand({ Bucket: t.s3.bucket, Key, Body: 'x' }));
-      const result = await t.app.sweep();
+      const result = await t.app.sweep({ full: true });
       assert.deepEqual([...result.orphansDeleted].sort(), [`uploads/${asset.id}`, ...strays].sort());
       const left = await t.s3.listKeys();
       for (const k of [`uploads/${asset.id}`, ...strays]) assert.ok(!left.includes(k), k);
@@ -167,7 +167,7 @@ describe('upload lifecycle', () => {
 
     it('keeps what live assets still need', async () => {
       const id = await prepareAndPut(t, Buffer.alloc(100, 1));
-      const result = await t.app.sweep();
+      const result = await t.app.sweep({ full: true });
       assert.ok(!result.orphansDeleted.includes(`uploads/${id}`));
       assert.ok((await t.s3.listKeys()).includes(`uploads/${id}`));
     });
@@ -210,5 +210,25 @@ describe('the sweep with a short upload window', () => {
     assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(single) || k.includes(multi.asset.id)), []);
     const late = await t.gql(COMPLETE, { id: single });
     assert.equal(late.data.completeAudioUpload.status, 'FAILED');
+  });
+
+  it('each minute deletes by key the original PUT late through the URL of an ended asset once that URL expired, and lists nothing', async () => {
+    const prepared = await t.gql(PREPARE_MULTIPART, { input: { filename: 'late.mp3', size: 1000, contentType: 'audio/mpeg' } });
+    const { asset, uploadUrl } = prepared.data.prepareAudioUpload;
+    await fetch(uploadUrl, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: Buffer.alloc(10, 1) });
+    assert.equal((await t.gql(COMPLETE, { id: asset.id })).data.completeAudioUpload.error.code, 'SIZE_MISMATCH');
+    assert.ok((await fetch(uploadUrl, { method: 'PUT', headers: { 'content-type': 'audio/mpeg' }, body: Buffer.alloc(1000, 1) })).ok);
+    const stray = 'uploads/33333333-3333-4333-8333-333333333333';
+    await t.s3.client.send(new PutObjectCommand({ Bucket: t.s3.bucket, Key: stray, Body: 'x' }));
+    await t.app.sweep();
+    assert.ok((await t.s3.listKeys()).includes(`uploads/${asset.id}`), 'kept while its URL is valid');
+    await new Promise((r) => setTimeout(r, 3200));
+    const result = await t.app.sweep();
+    assert.ok(result.lateUploadsDeleted >= 1);
+    assert.deepEqual(result.orphansDeleted, [], 'the minute sweep lists nothing');
+    const left = await t.s3.listKeys();
+    assert.ok(!left.includes(`uploads/${asset.id}`));
+    assert.ok(left.includes(stray), 'a stray of no asset waits for the daily listing');
+    assert.deepEqual((await t.app.sweep({ full: true })).orphansDeleted, [stray]);
   });
 });

@@ -213,10 +213,7 @@ describe('hostile media through the real pipeline', () => {
     await expectBombRefused(await opusSilence('bomb10h.opus', 36_000), 2.5 * MB);
   });
 
-  // TODO for the media worker (SECURITY.md, "Known gaps"): a declared length
-  // up to 1.5 x the limit + 5 s is let through (room for VBR header estimates;
-  // an Ogg granule is exact), so this one is decoded and encoded up to the
-  // limit: ~2 min of CPU at the default 4 h, the M4A growing ~8 KB a second.
+  // An Ogg granule count is exact: held to the one TOO_LONG rule before ffmpeg starts.
   it('ends a 1 MB Ogg Opus of digital silence that decodes to 5 hours (limit 4 h) TOO_LONG within seconds', async () => {
     await expectBombRefused(await opusSilence('bomb5h.opus', 18_000), 1.5 * MB);
   });

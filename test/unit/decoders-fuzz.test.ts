@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { decodeCursor, encodeCursor, isAssetId } from '../../src/domain/asset.js';
-import { decodeEnvelope, waveformBars } from '../../src/media/peaks.js';
+import { decodeEnvelope, waveformBars } from '../../src/analysis/peaks.js';
 
 const RUNS = { numRuns: 500 };
 /** timestamptz runs from 4713 BC to 294276 AD; encodeCursor only ever writes 4-digit years. */

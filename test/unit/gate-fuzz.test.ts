@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ALLOWED_TYPES, GATE_MAX_READS, detectFileType, detectObjectFileType } from '../../src/media/gate.js';
+import { ALLOWED_TYPES, GATE_MAX_READS, detectObjectFileType } from '../../src/media/gate.js';
+import { detectFileType } from '../helpers/gate.js';
 
 const RUNS = { numRuns: 400 };
 const ALLOWED_MIMES = new Set(Object.values(ALLOWED_TYPES).flatMap((t) => t.mimes));

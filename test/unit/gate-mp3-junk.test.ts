@@ -1,7 +1,8 @@
 // MP3s as old taggers and rippers leave them: junk around the frames.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { detectFileType, findMpegAudio, MP3_CHAIN_FRAMES, mpegFrameHeader } from '../../src/media/gate.js';
+import { findMpegAudio, MP3_CHAIN_FRAMES, mpegFrameHeader } from '../../src/media/gate.js';
+import { detectFileType } from '../helpers/gate.js';
 import { pseudoRandomBytes } from '../helpers/fixtures.js';
 
 const bytes = (...parts: (string | number[] | Uint8Array)[]): Buffer =>

@@ -7,15 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
-import {
-  ALLOWED_TYPES,
-  GATE_HEAD_BYTES,
-  decideFileType,
-  detectFileType,
-  detectObjectFileType,
-  id3v2Size,
-  type ReadRange,
-} from '../../src/media/gate.js';
+import { ALLOWED_TYPES, GATE_HEAD_BYTES, decideFileType, detectObjectFileType, id3v2Size, type ReadRange } from '../../src/media/gate.js';
+import { detectFileType } from '../helpers/gate.js';
 
 const run = promisify(execFile);
 const FFMPEG = process.env.FFMPEG_PATH ?? '/usr/bin/ffmpeg';
@@ -230,7 +223,7 @@ describe('detectObjectFileType accepts real audio heads', { skip: !HAS_FFMPEG &&
     assert.ok(id3v2Size(whole) > GATE_HEAD_BYTES, `tag is ${id3v2Size(whole)} bytes`);
     const obj = await objectReader(mp3);
     try {
-      assert.deepEqual(await detectObjectFileType(obj.read, obj.size), { ok: true, ext: 'mp3', mime: 'audio/mpeg', demuxer: 'mp3' });
+      assert.deepEqual(await detectObjectFileType(obj.read, obj.size).then((d) => d.ok && { ok: d.ok, ext: d.ext, mime: d.mime, demuxer: d.demuxer }), { ok: true, ext: 'mp3', mime: 'audio/mpeg', demuxer: 'mp3' });
       assert.equal(obj.reads(), 2);
     } finally {
       await obj.close();

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { lastGranule, oggDurationSeconds, oggStreamInfo } from '../../src/media/ogg-duration.js';
+import { lastGranule, oggDurationSeconds, oggStreamInfo } from '../../src/media/header-duration.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ogg-'));
 const ffmpeg = process.env.FFMPEG_PATH ?? 'ffmpeg';

@@ -1,8 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { PeakReducer, decodeEnvelope, encodeEnvelope, waveformBars, type Envelope } from '../../src/media/peaks.js';
-import { createPcmConsumer } from '../../src/media/pcm.js';
+import { PeakReducer, decodeEnvelope, encodeEnvelope, waveformBars, type Envelope } from '../../src/analysis/peaks.js';
+import { createPcmConsumer } from '../../src/analysis/pcm.js';
 
 const RUNS = { numRuns: 200 };
 

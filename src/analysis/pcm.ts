@@ -1,5 +1,5 @@
-// The stream adapter between ffmpeg's `-f s16le pipe:1` output and the pure
-// PeakReducer. Pipe chunks have arbitrary lengths and arbitrary alignment, so
+// The byte-to-sample adapter between ffmpeg's `-f s16le pipe:1` output and
+// the pure analysers. Pipe chunks have arbitrary lengths and arbitrary alignment, so
 // a sample may straddle two chunks and a chunk may start at an odd byteOffset
 // (where an Int16Array view is not allowed).
 

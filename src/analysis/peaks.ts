@@ -1,7 +1,8 @@
 // Peak envelope of mono s16 PCM, in the spirit of waveform-data.js's
-// generateWaveformData(): pure code, no streams. The worker feeds it the PCM
-// ffmpeg decodes (see pcm.ts), stores the encoded envelope in a bytea column,
-// and the API answers `waveform(bars: N)` from it with waveformBars().
+// generateWaveformData(): pure code, no streams. The media run feeds it the
+// decoded PCM (analyser.ts), the asset stores the encoded envelope in a bytea
+// column, and the API answers `waveform(bars: N)` from it with waveformBars().
+import type { PcmAnalyser } from './analyser.js';
 
 /** Fewest buckets a stored envelope keeps once it has seen this many samples (the contract's "at least 4,096"). */
 export const MIN_ENVELOPE_BUCKETS = 4096;
@@ -23,7 +24,7 @@ export interface Envelope {
  * halving the count and doubling samplesPerBucket. Merging by max is exact, so
  * the result equals reducing the whole signal at the final bucket size.
  */
-export class PeakReducer {
+export class PeakReducer implements PcmAnalyser<Envelope> {
   private readonly capacity: number;
   private readonly peaks: Uint16Array;
   private samplesPerBucket = 1;
@@ -75,6 +76,10 @@ export class PeakReducer {
   }
 
   /** The envelope so far, last partial bucket included; a copy, so pushing on is safe. */
+  finish(): Envelope {
+    return this.result();
+  }
+
   result(): Envelope {
     const count = this.total === 0 ? 0 : this.bucket + 1;
     return { samplesPerBucket: this.samplesPerBucket, sampleCount: this.total, peaks: this.peaks.slice(0, count) };
