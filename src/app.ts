@@ -23,19 +23,10 @@ export interface RunningApp {
   databaseUrl: string;
   /** Runs the sweep now (worker roles only; operations and tests); `full` adds the daily listing. */
   sweep(options?: { full?: boolean }): Promise<import('./services/sweep.service.js').SweepResult>;
+  /** Runs one batch of the loudness backfill now (worker roles only; tests). */
+  backfillLoudness(): Promise<import('./services/loudness-backfill.service.js').BackfillResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
-}
-
-/**
- * Browsers upload from the app's origin straight to the bucket: merge the
- * app's CORS rules into the operator's (the embedded server is set up with
- * its own). Never fails start-up: a refusal is logged with the rule to add.
- */
-async function ensureAppCors(config: Config, storage: Storage, port: number, log: Logger): Promise<void> {
-  const { appOrigins, ensureBucketCors } = await import('./storage/bucket-cors.js');
-  const origins = appOrigins({ host: config.host, port, extra: config.corsAllowedOrigins, allowLocalhost: config.nodeEnv !== 'production' });
-  await ensureBucketCors(storage.client, storage.bucket, origins, log);
 }
 
 /** Starts the roles of one process over PostgreSQL and S3; `stop` undoes it in reverse. */
@@ -102,8 +93,6 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       });
       http = api.http;
       stops.push(() => api.stop());
-      // After listening: the app's origin includes the port (PORT=0 picks one).
-      if (config.s3.endpoint) await ensureAppCors(config, storage, http.port, log);
     } else {
       const { startProbeHttp } = await import('./server/probe-http.js');
       const { cachedHealth } = await import('./server/health.js');
@@ -127,6 +116,10 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       sweep: (options = {}) => {
         if (!worker) return Promise.reject(new Error('the sweep runs in worker roles only'));
         return worker.sweep.run(log.child({ job: 'sweep' }), options);
+      },
+      backfillLoudness: () => {
+        if (!worker) return Promise.reject(new Error('the loudness backfill runs in worker roles only'));
+        return worker.loudnessBackfill.run(log.child({ job: 'loudness-backfill' }));
       },
       stop: stopAll,
     };

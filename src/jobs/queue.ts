@@ -11,6 +11,9 @@ export const SWEEP_CRON = '* * * * *';
 /** Daily: the full listing of the bucket, for leftovers of crashes. */
 export const FULL_SWEEP_QUEUE = 'sweep-full';
 export const FULL_SWEEP_CRON = '17 3 * * *';
+/** Every minute, a few assets at a time while no upload is processed: loudness of assets DONE before it was measured. */
+export const LOUDNESS_BACKFILL_QUEUE = 'loudness-backfill';
+export const LOUDNESS_BACKFILL_CRON = '* * * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
@@ -116,7 +119,8 @@ export async function startQueue(o: QueueOptions): Promise<PgBossQueue> {
   else await boss.createQueue(PROCESS_AUDIO_QUEUE, queueOptions);
   if (o.supervise) {
     // One sweep at a time across all workers: a singleton queue.
-    for (const [name, cron] of [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON]] as const) {
+    const scheduled = [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON], [LOUDNESS_BACKFILL_QUEUE, LOUDNESS_BACKFILL_CRON]] as const;
+    for (const [name, cron] of scheduled) {
       if (!(await boss.getQueue(name))) await boss.createQueue(name, { policy: 'singleton', retryLimit: 0, expireInSeconds: 3600 });
       await boss.schedule(name, cron);
     }

@@ -7,14 +7,18 @@ import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
+import { NO_LIBOPUS_WARNING, hasLibopus } from '../renditions/opus.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
+import { LoudnessBackfill } from '../services/loudness-backfill.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
-import { FULL_SWEEP_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
+import { FULL_SWEEP_QUEUE, LOUDNESS_BACKFILL_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
 
 export interface RunningWorker {
   sweep: SweepService;
+  /** Measures the loudness of a few assets DONE before it was measured; `busy` makes it yield to processing. */
+  loudnessBackfill: LoudnessBackfill;
   stop(): Promise<void>;
 }
 
@@ -33,14 +37,21 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const ffmpeg = await resolveFfmpeg(d.config.ffmpegPath ?? undefined);
   d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, movieTimescale: ffmpeg.movieTimescale }, 'ffmpeg in use');
   if (ffmpeg.warning) d.log.warn(ffmpeg.warning);
+  const libopus = await hasLibopus(ffmpeg.path);
+  if (!libopus) d.log.warn(NO_LIBOPUS_WARNING);
   const processing = new ProcessingService(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path,
     movieTimescale: ffmpeg.movieTimescale,
+    libopus,
     tmpDir: d.config.tmpDir,
     maxDurationSeconds: d.config.maxDurationSeconds,
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
   });
   const sweep = new SweepService(d.assets, d.storage, d.config);
+  const loudnessBackfill = new LoudnessBackfill(d.assets, d.storage, {
+    ffmpegPath: ffmpeg.path, movieTimescale: ffmpeg.movieTimescale, tmpDir: d.config.tmpDir,
+    maxDurationSeconds: d.config.maxDurationSeconds, jobTimeoutSeconds: d.config.jobTimeoutSeconds,
+  });
   const leftovers = await removeDeadWorkersJobDirs(d.config.tmpDir);
   if (leftovers.length) d.log.info({ removed: leftovers }, 'removed temp dirs of workers that died');
 
@@ -109,8 +120,13 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   await d.queue.boss.work(FULL_SWEEP_QUEUE, { batchSize: 1 }, async () => {
     await sweep.run(d.log.child({ job: 'sweep-full' }), { full: true });
   });
+  await d.queue.boss.work(LOUDNESS_BACKFILL_QUEUE, { batchSize: 1 }, async () => {
+    // Low priority: only while this worker processes no upload, and it stops between assets when one arrives.
+    if (running.size === 0) await loudnessBackfill.run(d.log.child({ job: 'loudness-backfill' }), () => running.size > 0);
+  });
   return {
     sweep,
+    loudnessBackfill,
     // Running jobs are left to boss.stop(), which gives them their grace.
     async stop() {
       await deletions.stop();

@@ -32,6 +32,8 @@ export interface PlanInput {
   /** A gain in dB applied to every output (loudness normalisation). */
   gainDb?: number;
   extraOutputs?: readonly ExtraOutput[];
+  /** Decode for the analysers only, no M4A or extra output (the measuring pass of loudness normalisation). */
+  analyseOnly?: boolean;
   bitrateKbps?: number;
   /** Per read/connect I/O timeout: a dead storage fails instead of hanging. */
   ioTimeoutSeconds?: number;
@@ -146,7 +148,7 @@ const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error
 const mapArgs = (pad: string) => ['-map', pad, '-map_metadata', '-1', '-map_chapters', '-1'];
 
 function graph(p: PlanInput): string {
-  const pads = ['[e]', '[p]', ...(p.extraOutputs ?? []).map((_, i) => `[x${i}]`)];
+  const pads = p.analyseOnly ? ['[p]'] : ['[e]', '[p]', ...(p.extraOutputs ?? []).map((_, i) => `[x${i}]`)];
   const gain = p.gainDb === undefined || p.gainDb === 0 ? '' : `,volume=${p.gainDb.toFixed(2)}dB`;
   // Downmix, resample (and apply the gain) once, then split for each output.
   return `[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=${OUTPUT_SAMPLE_RATE}${gain},asplit=${pads.length}${pads.join('')}`;
@@ -176,6 +178,7 @@ export function planRun(p: PlanInput): RunPlan {
   const extras = (p.extraOutputs ?? []).flatMap((o, i) => [...mapArgs(`[x${i}]`), ...o.args, ...limit, absolute('extra output', o.path)]);
   const decode = [...GLOBAL_ARGS, ...inputArgs(p), '-filter_complex_threads', '1', '-filter_complex', graph(p)];
   const maxSamples = Math.ceil(max * OUTPUT_SAMPLE_RATE);
+  if (p.analyseOnly) return { decoder: [...decode, ...pcm], encoder: null, maxSamples };
   if (!p.pipelined) {
     return { decoder: [...decode, ...mapArgs('[e]'), ...aacArgs(p), ...limit, ...m4aArgs(p), ...extras, ...pcm], encoder: null, maxSamples };
   }

@@ -40,7 +40,7 @@ const SPARE_CORES = availableParallelism() > 1;
 export async function runMedia<A extends readonly PcmAnalyser[]>(r: RunRequest<A>): Promise<RunResult<A>> {
   const max = r.plan.maxDurationSeconds;
   if (r.headerSeconds !== null && isTooLong(r.headerSeconds, max)) return tooLong(r.headerSeconds, max);
-  const pipelined = SPARE_CORES && runsInProgress === 0;
+  const pipelined = SPARE_CORES && runsInProgress === 0 && !r.plan.analyseOnly;
   runsInProgress++;
   try {
     const plan = planRun({ ...r.plan, pipelined });

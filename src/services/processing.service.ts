@@ -2,9 +2,11 @@
 // media step, store the outputs, record the result. What happens to a file
 // is decided in src/media (one MediaResult); this file maps that result to
 // the asset once (`doneFields`, `settle`).
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { PcmAnalyser } from '../analysis/analyser.js';
+import { LoudnessMeter } from '../analysis/loudness.js';
+import { normalisationGainDb } from '../analysis/normalise.js';
 import { PeakReducer, encodeEnvelope } from '../analysis/peaks.js';
 import type { AssetPatch, AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
@@ -15,14 +17,19 @@ import type { Logger } from '../log.js';
 import { checkOriginal } from '../media/check.js';
 import type { Done, Failed, OutputFile } from '../media/result.js';
 import { failed, originalChanged, retryable } from '../media/result.js';
+import type { PlanInput } from '../media/plan.js';
 import { type AnalysesOf, runMedia } from '../media/run.js';
-import { assetObjectKeys, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
+import { type RenditionPlan, loudnessFields, planRenditions } from '../renditions/job-renditions.js';
+import { assetObjectKeys, opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
+import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
   /** The ffmpeg in use takes `-movie_timescale` (probed at start-up). */
   movieTimescale: boolean;
+  /** The ffmpeg in use has libopus (else OPUS_OGG renditions are skipped with a warning). */
+  libopus: boolean;
   tmpDir: string;
   maxDurationSeconds: number;
   jobTimeoutSeconds: number;
@@ -54,19 +61,29 @@ const PROGRESS_QUIET_START_MS = 1000;
 
 /** The analysers of one job, created fresh for it; their results arrive in Done.analyses in this order. */
 function jobAnalysers() {
-  return [new PeakReducer()] as const satisfies readonly PcmAnalyser[];
+  return [new PeakReducer(), new LoudnessMeter()] as const satisfies readonly PcmAnalyser[];
 }
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
+type RunPlanInput = Omit<PlanInput, 'pipelined'>;
 
-/** The files a finished job stores. */
-function jobOutputs(assetId: string, done: JobDone): OutputFile[] {
-  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }];
+/** The files a finished job stores: the M4A and its renditions. */
+function jobOutputs(assetId: string, done: JobDone, renditions: RenditionPlan): OutputFile[] {
+  const extra = renditions.files.map(({ key, path, contentType, contentDisposition }) => ({ key, path, contentType, contentDisposition }));
+  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }, ...extra];
 }
 
 /** Done, as the asset records it: the one mapping of a finished run to the row. */
-function doneFields(done: JobDone, detectedType: string): AssetPatch {
-  const [envelope] = done.analyses;
-  return { detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope) };
+function doneFields(done: JobDone, detectedType: string, renditionSizes: Record<string, number>): AssetPatch {
+  const [envelope, loudness] = done.analyses;
+  return {
+    detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope),
+    ...loudnessFields(loudness), loudnessMeasuredAt: new Date(), renditionSizes,
+  };
+}
+
+/** Bytes of each rendition file ffmpeg wrote. */
+async function renditionSizes(renditions: RenditionPlan): Promise<Record<string, number>> {
+  return Object.fromEntries(await Promise.all(renditions.files.map(async (f) => [f.format, (await stat(f.path)).size] as const)));
 }
 
 function outcomeOf(asset: AudioAssetEntity | null): ProcessOutcome {
@@ -92,14 +109,14 @@ export class ProcessingService {
     const started = await this.assets.moveTo(id, AssetStatus.PROCESSING, {}, [AssetStatus.QUEUED, AssetStatus.PROCESSING]);
     if (!started) return this.leftovers(id);
     // A previous attempt stored the output and recorded the result, then died.
-    if (started.durationSeconds !== null && (await this.storage.head(outputKey(id)))) return this.finish(a);
+    if (started.durationSeconds !== null && (await this.allStored(started))) return this.finish(a);
 
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.config.jobTimeoutSeconds * 1000);
     const workDir = await makeJobDir(this.config.tmpDir, id);
     let result: Failed | Stored;
     try {
-      result = await this.attempt(a, started.size, workDir, AbortSignal.any([a.signal, timeout.signal]));
+      result = await this.attempt(a, started, workDir, AbortSignal.any([a.signal, timeout.signal]));
     } catch (e) {
       a.log.error({ err: e }, 'processing attempt failed unexpectedly');
       result = retryable('unexpected error');
@@ -113,8 +130,9 @@ export class ProcessingService {
   }
 
   /** Check, run, store and record; the result is stored and recorded when this returns 'stored'. */
-  private async attempt(a: Attempt, size: number, workDir: string, signal: AbortSignal): Promise<Failed | Stored> {
+  private async attempt(a: Attempt, asset: AudioAssetEntity, workDir: string, signal: AbortSignal): Promise<Failed | Stored> {
     const id = a.job.assetId;
+    const size = asset.size;
     const original = uploadKey(id);
     const etag = a.job.etag ?? (await this.storage.head(original))?.etag ?? null;
     const [checked, inputUrl] = await Promise.all([
@@ -122,19 +140,13 @@ export class ProcessingService {
       this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120),
     ]);
     if (checked.kind === 'failed') return checked;
-    const result = await runMedia({
-      ffmpegPath: this.config.ffmpegPath,
-      plan: {
-        inputUrl, demuxer: checked.demuxer, etag, m4aPath: path.join(workDir, 'audio.m4a'),
-        maxDurationSeconds: this.config.maxDurationSeconds, movieTimescale: this.config.movieTimescale,
-      },
-      analysers: jobAnalysers(),
-      headerSeconds: checked.headerSeconds,
-      // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
-      limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10 },
-      signal,
-      onProgress: this.progressReporter(a),
-    });
+    const plan: RunPlanInput = {
+      inputUrl, demuxer: checked.demuxer, etag, m4aPath: path.join(workDir, 'audio.m4a'),
+      maxDurationSeconds: this.config.maxDurationSeconds, movieTimescale: this.config.movieTimescale,
+    };
+    const renditions = planRenditions(id, asset.renditionsRequested, workDir, this.config.libopus);
+    if (renditions.skipped.length) a.log.warn({ skipped: renditions.skipped }, 'renditions skipped: this ffmpeg cannot encode them');
+    const result = await this.run(a, plan, asset.loudnessTarget, renditions, checked.headerSeconds, signal);
     // Our own check, whatever the storage did with If-Match: the version read is still the one checked.
     const unchanged = await this.originalUnchanged(original, etag);
     if (unchanged !== true) return unchanged;
@@ -142,18 +154,52 @@ export class ProcessingService {
       a.log.info({ code: result.code, reason: result.message }, 'media run failed');
       return result;
     }
+    const sizes = await renditionSizes(renditions);
     // Store and record side by side. Either may land without the other if
     // the process dies here; the next attempt redoes the work unless both did.
     const [stored, recorded] = await Promise.all([
-      Promise.all(jobOutputs(id, result).map((file) => this.storage.uploadFile(file))).then(() => true, (e: unknown) => {
+      Promise.all(jobOutputs(id, result, renditions).map((file) => this.storage.uploadFile(file))).then(() => true, (e: unknown) => {
         a.log.warn({ err: e }, 'storing the outputs failed');
         return false;
       }),
-      this.assets.moveTo(id, AssetStatus.PROCESSING, doneFields(result, checked.mime), [AssetStatus.PROCESSING]),
+      this.assets.moveTo(id, AssetStatus.PROCESSING, doneFields(result, checked.mime, sizes), [AssetStatus.PROCESSING]),
     ]);
     if (!stored && recorded) return retryable('storing the outputs failed');
     // Not recorded: the asset was deleted meanwhile; `finish` finds that out and removes what was written.
     return { kind: 'stored', processes: result.processes ?? 1 };
+  }
+
+  /**
+   * The media run. With a loudness target, a decode that only measures comes
+   * first (the gain needs the whole file's loudness), then the run with that
+   * gain; each is half of the progress.
+   */
+  private async run(
+    a: Attempt, plan: RunPlanInput, target: number | null, renditions: RenditionPlan, headerSeconds: number | null, signal: AbortSignal,
+  ): Promise<Failed | (JobDone & { processes?: 1 | 2 })> {
+    const report = this.progressReporter(a);
+    // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
+    const common = { ffmpegPath: this.config.ffmpegPath, headerSeconds, limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10 }, signal };
+    let gainDb: number | undefined;
+    if (target !== null) {
+      const measured = await runMedia({
+        ...common, plan: { ...plan, analyseOnly: true }, analysers: [new LoudnessMeter()] as const, onProgress: (f) => report(f / 2),
+      });
+      if (measured.kind === 'failed') return measured;
+      gainDb = normalisationGainDb(measured.analyses[0], target);
+      a.log.info({ measured: measured.analyses[0], gainDb }, 'loudness measured for normalisation');
+    }
+    const extraOutputs = renditions.files.map((f) => ({ args: f.args, path: f.path }));
+    return runMedia({
+      ...common, plan: { ...plan, gainDb, extraOutputs }, analysers: jobAnalysers(), onProgress: target === null ? report : (f) => report(0.5 + f / 2),
+    });
+  }
+
+  /** The M4A and every rendition the row records are in storage. */
+  private async allStored(asset: AudioAssetEntity): Promise<boolean> {
+    const keys = [outputKey(asset.id), ...(asset.renditionSizes[RenditionFormat.OPUS_OGG] !== undefined ? [opusKey(asset.id)] : [])];
+    const heads = await Promise.all(keys.map((key) => this.storage.head(key)));
+    return heads.every((h) => h !== null);
   }
 
   private async originalUnchanged(key: string, etag: string | null): Promise<true | Failed> {
