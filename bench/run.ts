@@ -17,6 +17,7 @@ import { buildPrototype, PROTOTYPES } from './prototypes.js';
 import { apiSection } from './sections/api.js';
 import { fanoutSection } from './sections/fanout.js';
 import { podcastSection } from './sections/podcast.js';
+import { loudnessSection } from './sections/loudness.js';
 import { profileSection } from './sections/profile.js';
 import { recoverySection } from './sections/recovery.js';
 import { throughputSection } from './sections/throughput.js';
@@ -28,10 +29,10 @@ if (major < 24) {
   process.exit(2);
 }
 
-const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'recovery', 'api', 'fanout'] as const;
+const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout'] as const;
 type SectionKey = (typeof SECTION_KEYS)[number];
 /** Order in BENCHMARKS.md: the issue's targets 1-6, then recovery, then the profile. */
-const REPORT_ORDER = ['podcast', 'memory', 'voice', 'throughput', 'api', 'fanout', 'recovery', 'profile'];
+const REPORT_ORDER = ['podcast', 'memory', 'loudness', 'voice', 'throughput', 'api', 'fanout', 'recovery', 'profile'];
 
 const { values } = parseArgs({
   options: {
@@ -134,6 +135,7 @@ async function main(): Promise<void> {
       profile: profileSection,
       throughput: throughputSection,
       podcast: (c) => podcastSection(c, { breakdown: !values['no-breakdown'] && !quick }),
+      loudness: loudnessSection,
       recovery: recoverySection,
       api: apiSection,
       fanout: fanoutSection,
@@ -202,7 +204,7 @@ async function render(all: Record<string, SectionResult>): Promise<string> {
     '',
     '```sh',
     'npm run bench                        # everything (about 20 minutes on 2 CPUs; the 2-hour input is generated once, ~1.5 min)',
-    'npm run bench -- --podcast           # one section: --podcast (targets 1+2), --voice, --throughput, --api, --fanout, --recovery, --profile',
+    'npm run bench -- --podcast           # one section: --podcast (targets 1+2), --loudness, --voice, --throughput, --api, --fanout, --recovery, --profile',
     'npm run bench -- --only voice,api    # several',
     'npm run bench -- --quick             # shorter inputs, 1 run: checks the bench; writes .data/bench/BENCHMARKS.quick.md',
     'npm run bench -- --runs 5            # more runs per median (the podcast section always makes at least 5 pairs)',

@@ -10,7 +10,7 @@ import { PeakReducer } from '../../src/analysis/peaks.js';
 import { planRun } from '../../src/media/plan.js';
 import { runMedia } from '../../src/media/run.js';
 import { Storage } from '../../src/storage/s3.js';
-import { complete, upload, Watcher } from '../lib/client.js';
+import { complete, type ProcessingOptions, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { S3_KEY } from '../lib/infra.js';
 import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
@@ -18,7 +18,7 @@ import { cpuOf, GNU_TIME, HAS_GNU_TIME, timedRun, TreeSampler, writeScript } fro
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, mb, median, ratio, sec } from '../lib/stats.js';
 
-interface ServiceRun {
+export interface ServiceRun {
   processingMs: number;
   treePeakBytes: number;
   nodePeakBytes: number;
@@ -50,7 +50,9 @@ async function ffmpegPeakBytes(log: string): Promise<{ bytes: number; processes:
   return { bytes: peaks.reduce((a, b) => a + b, 0), processes: peaks.length };
 }
 
-async function serviceRun(ctx: BenchContext, label: string, file: string, body: Buffer, token: string, watcher: Watcher): Promise<ServiceRun> {
+export async function serviceRun(
+  ctx: BenchContext, label: string, file: string, body: Buffer, token: string, watcher: Watcher, options?: ProcessingOptions,
+): Promise<ServiceRun> {
   const peakLog = path.join(ctx.scratch, `${label.replace(/\W+/g, '-')}-${Date.now()}.ffmpeg-peak`);
   const timed = HAS_GNU_TIME && existsSync('/usr/bin/ffmpeg');
   const worker = await ctx.cluster.startService({
@@ -58,7 +60,7 @@ async function serviceRun(ctx: BenchContext, label: string, file: string, body: 
   });
   const sampler = new TreeSampler(worker.pid, 100).start();
   try {
-    const id = await upload(ctx.api.url, token, { path: file, contentType: 'audio/mpeg' }, body);
+    const id = await upload(ctx.api.url, token, { path: file, contentType: 'audio/mpeg', ...(options ? { options } : {}) }, body);
     const cpu0 = cpuOf(worker.pid)!;
     await complete(ctx.api.url, token, id);
     const processing = await watcher.waitFor(id, ['PROCESSING', 'DONE', 'FAILED'], 60_000);
