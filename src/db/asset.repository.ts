@@ -48,6 +48,8 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   renditionSizes: 'rendition_sizes',
 };
 
+const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as (keyof AssetPatch)[];
+
 interface AssetRow {
   id: string;
   owner_id: string;
@@ -197,7 +199,8 @@ export class AssetRepository {
     const sets = keys.map((k, i) => `${PATCH_COLUMNS[k]} = $${i + 4}`);
     // One statement per set of patched columns: prepared once per connection.
     return this.one(
-      `asset_move_${keys.join('_')}`,
+      // Named by the columns' positions: PostgreSQL cuts statement names at 63 characters.
+      `asset_move_${keys.map((k) => PATCH_KEYS.indexOf(k)).join('_')}`,
       `update audio_asset set status = $3${sets.map((x) => `, ${x}`).join('')}
         where id = $1 and status = any($2::text[]) returning ${COLUMNS}`,
       [id, allowed, to, ...keys.map((k) => patch[k])],
