@@ -169,11 +169,14 @@ export class ProcessingService {
     // No progress in the first second: a voice note is done before anyone
     // could read it, and each update is a write plus an event to every subscriber.
     let lastAt = Date.now() + PROGRESS_QUIET_START_MS - PROGRESS_INTERVAL_MS;
+    // Only a value above the last one is news (a slow start would otherwise publish 0).
+    let sent = 0;
     return (fraction) => {
       const now = Date.now();
       if (now - lastAt < PROGRESS_INTERVAL_MS) return;
-      lastAt = now;
       const progress = Math.min(0.99, Math.round(fraction * 100) / 100);
+      if (progress <= sent) return;
+      [lastAt, sent] = [now, progress];
       this.assets.raiseProgress(a.job.assetId, progress).catch((e) => a.log.warn({ err: e }, 'progress update failed'));
     };
   }
