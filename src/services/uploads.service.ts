@@ -3,6 +3,7 @@ import type pg from 'pg';
 import type { AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { inTransaction } from '../db/pool.js';
+import type { QuotaService } from './quota.service.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
 import { ApiError, badInput, notFound } from '../domain/errors.js';
 import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
@@ -45,6 +46,7 @@ export class UploadsService {
     private readonly pool: pg.Pool,
     private readonly queue: JobQueue,
     private readonly config: UploadsConfig,
+    private readonly quotas: QuotaService,
   ) {
     this.parts = new UploadPartRepository(pool);
   }
@@ -53,8 +55,8 @@ export class UploadsService {
     validateUploadRequest(input, this.config.maxUploadBytes);
     const id = randomUUID();
     const expiresAt = this.expiry();
-    // The row first: a failing insert leaves nothing in storage.
-    const created = await this.assets.create({
+    // The row first: a failing insert or a refused quota (QUOTA_EXCEEDED) leaves nothing in storage.
+    const created = await this.quotas.createAsset({
       id,
       ownerId,
       filename: input.filename,

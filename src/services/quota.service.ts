@@ -1,0 +1,34 @@
+import type { AssetRepository, NewAsset } from '../db/asset.repository.js';
+import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
+import type { UsageRepository } from '../db/usage.repository.js';
+import { ApiError } from '../domain/errors.js';
+import { hasQuota, type QuotaLimits, quotaRefusal, type UsageView, usageView } from '../domain/quota.js';
+
+/**
+ * Per-user quotas (stored bytes, audio seconds a day): the asset is created
+ * only within them, atomically across API processes, and `usage` shows where
+ * the viewer stands.
+ */
+export class QuotaService {
+  constructor(
+    private readonly assets: AssetRepository,
+    private readonly usage: UsageRepository,
+    private readonly limits: QuotaLimits,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Creates the asset, or throws QUOTA_EXCEEDED (saying which limit and what is left) having created nothing. */
+  async createAsset(fields: NewAsset): Promise<AudioAssetEntity> {
+    // Without limits there is nothing to serialise: the plain insert (its trigger still counts).
+    if (!hasQuota(this.limits)) return this.assets.create(fields);
+    const created = await this.assets.createWithinQuota(fields, this.limits);
+    if (created) return created;
+    const counters = await this.usage.forOwner(fields.ownerId);
+    // The counters may have moved since the refusal; the message reports them as they are now.
+    throw quotaRefusal(counters, this.limits, fields.size, this.now()) ?? new ApiError('QUOTA_EXCEEDED', 'quota exceeded; try again');
+  }
+
+  async usageOf(ownerId: string): Promise<UsageView> {
+    return usageView(await this.usage.forOwner(ownerId), this.limits, this.now());
+  }
+}
