@@ -1,0 +1,57 @@
+/**
+ * Who goes first when the workers are busy (README "Fair processing"): pure
+ * rules that become pg-boss job and fetch options, so pg-boss's one claiming
+ * statement applies them and no scheduler of ours can lose or double a job.
+ */
+
+export type Lane = 'voice' | 'long';
+export const LANES: readonly Lane[] = ['voice', 'long'];
+
+/** A minute of audio at up to ~280 kbit/s: every phone voice note, by declared size. */
+export const VOICE_NOTE_MAX_BYTES = 2 * 1024 * 1024;
+/** Audio longer than this (by the probe) is a long job: its ffmpeg yields the CPU. */
+export const VOICE_NOTE_MAX_SECONDS = 60;
+
+/** pg-boss fetches `priority desc, created_on`: voice notes before long files. */
+export const LANE_PRIORITY: Record<Lane, number> = { voice: 10, long: 0 };
+
+/** CPU priority (nice) of a long job's ffmpeg; a voice note's runs at 0 and wins the CPU. */
+export const LONG_JOB_NICE = 10;
+
+export const laneOfSize = (declaredBytes: number): Lane => (declaredBytes <= VOICE_NOTE_MAX_BYTES ? 'voice' : 'long');
+
+/** The nice level of a job's ffmpeg from the probed duration (null: unknown, judged by the declared size). */
+export function niceFor(durationSeconds: number | null, declaredBytes: number): number {
+  const long = durationSeconds === null ? laneOfSize(declaredBytes) === 'long' : durationSeconds > VOICE_NOTE_MAX_SECONDS;
+  return long ? LONG_JOB_NICE : 0;
+}
+
+/** Send options of one asset's job: its lane's priority and the owner's group. */
+export function jobFairness(ownerId: string, declaredBytes: number): { priority: number; group: { id: string; tier: Lane } } {
+  const lane = laneOfSize(declaredBytes);
+  return { priority: LANE_PRIORITY[lane], group: { id: ownerId, tier: lane } };
+}
+
+/**
+ * Long jobs one user may have running at once across all workers: half of a
+ * worker's slots, so another user's file finds a free slot as soon as it is
+ * queued; a user's voice note may run beside them (one more).
+ */
+export const longJobsPerUser = (workerConcurrency: number): number => Math.max(1, Math.floor(workerConcurrency / 2));
+
+export interface SlotOptions {
+  minPriority?: number;
+  groupConcurrency: { default: number; tiers: Record<Lane, number> };
+}
+
+/**
+ * The fetch options of a worker process's slots: `workerConcurrency` slots
+ * that take any job (voice notes first), and one more that takes only
+ * voice notes, so a voice note never waits for a long file to end.
+ */
+export function workerSlots(workerConcurrency: number): SlotOptions[] {
+  const perUser = longJobsPerUser(workerConcurrency);
+  const groupConcurrency = { default: perUser, tiers: { long: perUser, voice: perUser + 1 } };
+  const any = Array.from({ length: workerConcurrency }, () => ({ groupConcurrency }));
+  return [...any, { minPriority: LANE_PRIORITY.voice, groupConcurrency }];
+}
