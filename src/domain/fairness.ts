@@ -15,19 +15,30 @@ export const VOICE_NOTE_MAX_SECONDS = 60;
 /** pg-boss fetches `priority desc, created_on`: voice notes before long files. */
 export const LANE_PRIORITY: Record<Lane, number> = { voice: 10, long: 0 };
 
-/** CPU priority (nice) of a long job's ffmpeg; a voice note's runs at 0 and wins the CPU. */
-export const LONG_JOB_NICE = 10;
+/**
+ * CPU priority (nice) of a job's ffmpeg. Every ffmpeg runs below the node
+ * processes (the API stays responsive in `--role all`); a long job's runs at
+ * the lowest priority, so a voice note's ffmpeg (CFS weight 110 against 15)
+ * gets a core almost to itself while long jobs fill every core.
+ */
+export const VOICE_NOTE_NICE = 10;
+export const LONG_JOB_NICE = 19;
 
 export const laneOfSize = (declaredBytes: number): Lane => (declaredBytes <= VOICE_NOTE_MAX_BYTES ? 'voice' : 'long');
 
 /** The nice level of a job's ffmpeg from the probed duration (null: unknown, judged by the declared size). */
 export function niceFor(durationSeconds: number | null, declaredBytes: number): number {
   const long = durationSeconds === null ? laneOfSize(declaredBytes) === 'long' : durationSeconds > VOICE_NOTE_MAX_SECONDS;
-  return long ? LONG_JOB_NICE : 0;
+  return long ? LONG_JOB_NICE : VOICE_NOTE_NICE;
 }
 
-/** Send options of one asset's job: its lane's priority and the owner's group. */
-export function jobFairness(ownerId: string, declaredBytes: number): { priority: number; group: { id: string; tier: Lane } } {
+/** Where one asset's job queues: its lane's priority and the owner's group. */
+export interface JobOrder {
+  priority: number;
+  group: { id: string; tier: Lane };
+}
+
+export function jobFairness(ownerId: string, declaredBytes: number): JobOrder {
   const lane = laneOfSize(declaredBytes);
   return { priority: LANE_PRIORITY[lane], group: { id: ownerId, tier: lane } };
 }

@@ -6,6 +6,7 @@ import { inTransaction } from '../db/pool.js';
 import type { QuotaService } from './quota.service.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
 import { ApiError, badInput, notFound } from '../domain/errors.js';
+import { jobFairness } from '../domain/fairness.js';
 import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
 import type { JobQueue } from '../jobs/queue.js';
@@ -184,7 +185,8 @@ export class UploadsService {
       const moved = await this.assets.queueOn(client, id);
       // The job pins the original by the ETag checked here (jobs/queue.ts).
       if (moved) {
-        await this.queue.enqueueProcessing({ assetId: id, etag: head.etag }, client);
+        // Its lane's priority and the owner's group: pg-boss claims voice notes first and caps each user's share (domain/fairness.ts).
+        await this.queue.enqueueProcessing({ assetId: id, etag: head.etag }, client, jobFairness(ownerId, moved.size));
         await this.parts.clear(client, id);
       }
       return moved;

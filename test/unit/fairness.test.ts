@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jobFairness, LANE_PRIORITY, laneOfSize, LONG_JOB_NICE, longJobsPerUser, niceFor, VOICE_NOTE_MAX_BYTES, workerSlots } from '../../src/domain/fairness.js';
+import { jobFairness, LANE_PRIORITY, laneOfSize, LONG_JOB_NICE, longJobsPerUser, niceFor, VOICE_NOTE_MAX_BYTES, VOICE_NOTE_NICE, workerSlots } from '../../src/domain/fairness.js';
 
 describe('fair processing rules', () => {
   it('puts files up to 2 MiB in the voice lane, ahead of long files', () => {
@@ -13,9 +13,10 @@ describe('fair processing rules', () => {
 
   it('lowers the CPU priority of jobs whose probe finds more than a minute, whatever was declared', () => {
     assert.equal(niceFor(61, 100_000), LONG_JOB_NICE);
-    assert.equal(niceFor(59, 50_000_000), 0);
+    assert.equal(niceFor(59, 50_000_000), VOICE_NOTE_NICE);
     assert.equal(niceFor(null, 50_000_000), LONG_JOB_NICE);
-    assert.equal(niceFor(null, 100_000), 0);
+    assert.equal(niceFor(null, 100_000), VOICE_NOTE_NICE);
+    assert.ok(LONG_JOB_NICE > VOICE_NOTE_NICE);
   });
 
   it('gives every worker one slot more that only voice notes may take', () => {
