@@ -2,11 +2,11 @@
 // voice-note slot): the order in which assets reach PROCESSING and DONE, as
 // every user's subscription delivers it, one log in commit order.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { VOICE_NOTE_MAX_BYTES } from '../../src/domain/fairness.js';
+import { LONG_JOB_NICE, VOICE_NOTE_MAX_BYTES } from '../../src/domain/fairness.js';
 import { COMPLETE, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 import { makeAudio } from '../helpers/fixtures.js';
 
@@ -54,6 +54,19 @@ class EventLog {
   }
 }
 
+/** Nice levels of the ffmpeg processes this process (the in-process worker) has running. */
+async function ffmpegNiceLevels(): Promise<number[]> {
+  const levels: number[] = [];
+  for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const m = /^\d+ \((.*)\) (.*)$/s.exec(stat);
+    if (!m || m[1] !== 'ffmpeg') continue;
+    const fields = m[2]!.split(' '); // from field 3 (state) on
+    if (Number(fields[1]) === process.pid) levels.push(Number(fields[16])); // ppid (4), nice (19)
+  }
+  return levels;
+}
+
 describe('fair processing', () => {
   let t: TestApp;
   let dir: string;
@@ -88,6 +101,13 @@ describe('fair processing', () => {
     for (const u of users.slice(0, 3)) longs.push(await submit(u, longFile, 'podcast.wav'));
     await log.until('two long files processing', () => longs.filter((id) => log.at(id, 'PROCESSING') >= 0).length === 2);
     const waiting = longs.find((id) => log.at(id, 'PROCESSING') < 0)!;
+    // The long files' ffmpeg yields the CPU (nice 19) to a voice note's.
+    let nice: number[] = [];
+    for (let i = 0; i < 100 && nice.length === 0; i++) {
+      nice = await ffmpegNiceLevels();
+      if (nice.length === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(nice.length > 0 && nice.every((n) => n === LONG_JOB_NICE), `ffmpeg nice levels: ${nice}`);
     const voice = await submit('talker', voiceFile, 'note.mp3');
     await log.until('the voice note to end', () => log.at(voice, 'DONE') >= 0 || log.at(voice, 'FAILED') >= 0);
     assert.ok(log.at(voice, 'DONE') >= 0, JSON.stringify(log.entries));
