@@ -46,7 +46,7 @@ export function jobFairness(ownerId: string, declaredBytes: number): JobOrder {
 /**
  * Long jobs one user may have running at once across all workers: half of a
  * worker's slots, so another user's file finds a free slot as soon as it is
- * queued; a user's voice note may run beside them (one more).
+ * queued.
  */
 export const longJobsPerUser = (workerConcurrency: number): number => Math.max(1, Math.floor(workerConcurrency / 2));
 
@@ -57,12 +57,17 @@ export interface SlotOptions {
 
 /**
  * The fetch options of a worker process's slots: `workerConcurrency` slots
- * that take any job (voice notes first), and one more that takes only
- * voice notes, so a voice note never waits for a long file to end.
+ * that take any job (voice notes first), and as many again that take only
+ * voice notes, so a voice note never waits for a long file to end and a
+ * burst of them is spread over every core. pg-boss counts a user's running
+ * jobs of both lanes against the limit of the candidate's lane: a user's
+ * long files stop at their cap, and the same user's voice notes may still
+ * use every voice slot beside them.
  */
 export function workerSlots(workerConcurrency: number): SlotOptions[] {
   const perUser = longJobsPerUser(workerConcurrency);
-  const groupConcurrency = { default: perUser, tiers: { long: perUser, voice: perUser + 1 } };
+  const groupConcurrency = { default: perUser, tiers: { long: perUser, voice: perUser + workerConcurrency } };
   const any = Array.from({ length: workerConcurrency }, () => ({ groupConcurrency }));
-  return [...any, { minPriority: LANE_PRIORITY.voice, groupConcurrency }];
+  const voiceOnly = Array.from({ length: workerConcurrency }, () => ({ minPriority: LANE_PRIORITY.voice, groupConcurrency }));
+  return [...any, ...voiceOnly];
 }
