@@ -21,11 +21,20 @@ export class QuotaService {
   async createAsset(fields: NewAsset): Promise<AudioAssetEntity> {
     // Without limits there is nothing to serialise: the plain insert (its trigger still counts).
     if (!hasQuota(this.limits)) return this.assets.create(fields);
-    const created = await this.assets.createWithinQuota(fields, this.limits);
-    if (created) return created;
-    const counters = await this.usage.forOwner(fields.ownerId);
-    // The counters may have moved since the refusal; the message reports them as they are now.
-    throw quotaRefusal(counters, this.limits, fields.size, this.now()) ?? new ApiError('QUOTA_EXCEEDED', 'quota exceeded; try again');
+    // Twice at most: the counters read to explain a refusal may show room again (a delete in between).
+    for (let attempt = 0; ; attempt++) {
+      const created = await this.assets.createWithinQuota(fields, this.limits);
+      if (created) return created;
+      const refusal = await this.refusal(fields.ownerId, fields.size);
+      if (refusal) throw refusal;
+      if (attempt > 0) throw new ApiError('QUOTA_EXCEEDED', 'quota exceeded while other uploads of yours were being decided; try again');
+    }
+  }
+
+  /** QUOTA_EXCEEDED when an upload of `size` would not fit the counters as they are now, else null. */
+  private async refusal(ownerId: string, size: number): Promise<ApiError | null> {
+    if (!hasQuota(this.limits)) return null;
+    return quotaRefusal(await this.usage.forOwner(ownerId), this.limits, size, this.now());
   }
 
   async usageOf(ownerId: string): Promise<UsageView> {

@@ -52,6 +52,15 @@ describe('quotas', () => {
     assert.equal((await usage(token)).storedBytes, MAX_BYTES);
   });
 
+  it('refuses a multipart-sized upload over the quota before opening a multipart upload', async () => {
+    const token = await one.token('q-multipart');
+    const refused = await one.gql(PREPARE, input(100 * 1024 * 1024), token);
+    assert.equal(codeOf(refused), 'QUOTA_EXCEEDED');
+    assert.match(refused.errors![0]!.message, /1000000 of your 1000000 bytes are left/);
+    assert.equal(await assetCount(token), 0);
+    assert.equal((await usage(token)).storedBytes, 0);
+  });
+
   it('frees the bytes of a deleted asset and of one that ends FAILED', async () => {
     const token = await one.token('q-free');
     const full = await one.gql(PREPARE, input(MAX_BYTES), token);
