@@ -18,6 +18,7 @@ import { failed, originalChanged, retryable } from '../media/result.js';
 import { type AnalysesOf, runMedia } from '../media/run.js';
 import { assetObjectKeys, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
+import { niceFor } from '../domain/fairness.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -131,7 +132,8 @@ export class ProcessingService {
       analysers: jobAnalysers(),
       headerSeconds: checked.headerSeconds,
       // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
-      limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10 },
+      // A long file's ffmpeg yields the CPU to a voice note's (domain/fairness.ts); judged by the probe, else the size.
+      limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10, nice: niceFor(checked.headerSeconds, size) },
       signal,
       onProgress: this.progressReporter(a),
     });
