@@ -5,6 +5,7 @@ import type { Config } from './config/config.js';
 import { AssetRepository } from './db/asset.repository.js';
 import { openOrm, type Orm } from './db/orm.js';
 import { createPool } from './db/pool.js';
+import { FairnessStatsRepository } from './db/fairness-stats.repository.js';
 import { startQueue } from './jobs/queue.js';
 import { Metrics } from './metrics/metrics.js';
 import type { RunningWorker } from './jobs/worker.js';
@@ -67,8 +68,10 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
     stops.push(() => queue.stop(graceMs));
 
     const assets = new AssetRepository(orm, pool);
+    const fairnessStats = new FairnessStatsRepository(pool);
     const metrics = new Metrics({
       queueStats: () => queue.stats(),
+      fairnessStats: () => fairnessStats.read(),
     });
     const auth = createAuth(config);
 

@@ -58,6 +58,13 @@ export interface Config {
   multipartPartBytes: number;
   tmpDir: string;
   uploadRateLimitPerMinute: number;
+  /** Per-user quotas checked by prepareAudioUpload; 0 = no limit. */
+  quotas: {
+    /** Declared bytes of the user's assets that are not deleted or FAILED, the new upload included. */
+    storedBytesPerUser: number;
+    /** Seconds of audio that reached DONE since 00:00 UTC. */
+    audioSecondsPerDay: number;
+  };
   /** How long after its URLs expire an unfinished upload is swept (FAILED UPLOAD_EXPIRED). */
   uploadExpiryGraceSeconds: number;
   /** completeAudioUpload calls one user may make per minute (all API processes). */
@@ -167,6 +174,8 @@ const schema = z.object({
   MULTIPART_PART_BYTES: int(5 * MIB, 5 * 1024 * MIB).optional(),
   TMPDIR: z.string().trim().min(1).optional(),
   UPLOAD_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  QUOTA_STORED_BYTES_PER_USER: int(0).optional(),
+  QUOTA_AUDIO_SECONDS_PER_DAY: int(0).optional(),
   COMPLETE_RATE_LIMIT_PER_MINUTE: int(1).optional(),
   RENEW_RATE_LIMIT_PER_MINUTE: int(1).optional(),
   CORS_ALLOWED_ORIGINS: origins.optional(),
@@ -279,6 +288,10 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     multipartPartBytes: e.MULTIPART_PART_BYTES ?? 16 * MIB,
     tmpDir: e.TMPDIR ?? os.tmpdir(),
     uploadRateLimitPerMinute: e.UPLOAD_RATE_LIMIT_PER_MINUTE ?? 120,
+    quotas: {
+      storedBytesPerUser: e.QUOTA_STORED_BYTES_PER_USER ?? 0,
+      audioSecondsPerDay: e.QUOTA_AUDIO_SECONDS_PER_DAY ?? 0,
+    },
     // complete is idempotent and clients poll it after UPLOAD_NOT_FOUND; each call is a row read + a storage HEAD.
     completeRateLimitPerMinute: e.COMPLETE_RATE_LIMIT_PER_MINUTE ?? 600,
     // a multipart renew presigns every part again (up to ~200 URLs).

@@ -36,6 +36,8 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   MULTIPART_PART_BYTES: { meaning: 'part size of a multipart upload (at least 5 MiB)', default: '`16777216` (16 MiB)' },
   TMPDIR: { meaning: 'where workers write temporary files (one private dir per job, removed at every ending)', default: "the system's" },
   UPLOAD_RATE_LIMIT_PER_MINUTE: { meaning: 'prepareAudioUpload calls one user may make per minute, across all API processes', default: '`120`' },
+  QUOTA_STORED_BYTES_PER_USER: { meaning: 'most declared bytes one user may have in assets that are not deleted or FAILED, the new upload included (prepareAudioUpload answers QUOTA_EXCEEDED beyond it); 0 = no limit', default: '`0`' },
+  QUOTA_AUDIO_SECONDS_PER_DAY: { meaning: 'most seconds of audio one user may have processed to DONE per UTC day: prepareAudioUpload answers QUOTA_EXCEEDED once today\'s reach it; 0 = no limit', default: '`0`' },
   COMPLETE_RATE_LIMIT_PER_MINUTE: { meaning: 'completeAudioUpload calls one user may make per minute, across all API processes', default: '`600`' },
   RENEW_RATE_LIMIT_PER_MINUTE: { meaning: 'renewUploadUrls calls one user may make per minute, across all API processes', default: '`120`' },
   CORS_ALLOWED_ORIGINS: { meaning: 'extra browser origins (comma-separated, scheme://host[:port]) of the web app: allowed to call the API and open WebSockets (others get 403), and merged into the bucket\'s CORS rules so those pages may upload to storage (set the app\'s public origin here when it is served under another host than `HOST`:`PORT`, e.g. behind a proxy)', default: 'same origin only (plus localhost outside production)' },

@@ -4,6 +4,7 @@ import { AudioAssetEntity } from './audio-asset.entity.js';
 import type { Orm } from './orm.js';
 import { type AssetErrorCode, AssetStatus, predecessorsOf } from '../domain/asset-status.js';
 import type { Cursor } from '../domain/asset.js';
+import type { QuotaLimits } from '../domain/quota.js';
 
 export interface NewAsset {
   id: string;
@@ -147,6 +148,33 @@ export class AssetRepository {
       ],
     );
     return created!;
+  }
+
+  /**
+   * Inserts the asset only if the owner's quotas allow it, in one statement
+   * (one round trip, its own transaction): the CTE upserts the owner's usage
+   * row, which locks it, and its WHERE checks the latest committed counters
+   * (ON CONFLICT DO UPDATE re-reads the row after waiting for its lock), so
+   * one owner's concurrent prepares on any API process are decided one after
+   * another. The insert trigger then adds the size (migration 20261206000030).
+   * Null when refused: nothing was inserted.
+   */
+  async createWithinQuota(fields: NewAsset, limits: QuotaLimits): Promise<AudioAssetEntity | null> {
+    return this.one(
+      'asset_create_within_quota',
+      `with gate as (
+         insert into owner_usage as u (owner_id) select $2 where $8::bigint = 0 or $4::bigint <= $8::bigint
+         on conflict (owner_id) do update set owner_id = excluded.owner_id
+           where ($8::bigint = 0 or u.stored_bytes + $4::bigint <= $8::bigint)
+             and ($9::float8 = 0 or u.audio_day <> (now() at time zone 'utc')::date or u.audio_seconds < $9::float8)
+         returning 1)
+       insert into audio_asset (id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id)
+       select $1, $2, $3, $4, $5, $6, $7 where exists (select 1 from gate) returning ${COLUMNS}`,
+      [
+        fields.id, fields.ownerId, fields.filename, fields.size, fields.contentType, fields.uploadExpiresAt, fields.multipartUploadId ?? null,
+        limits.storedBytesPerUser, limits.audioSecondsPerDay,
+      ],
+    );
   }
 
   /**

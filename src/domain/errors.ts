@@ -7,6 +7,7 @@ export type ApiErrorCode =
   | 'BAD_USER_INPUT'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'QUOTA_EXCEEDED'
   | 'UPLOAD_NOT_FOUND'
   | 'SERVICE_UNAVAILABLE';
 

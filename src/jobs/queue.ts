@@ -3,6 +3,7 @@
 import type pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { isAssetId } from '../domain/asset.js';
+import type { JobOrder } from '../domain/fairness.js';
 
 export const PROCESS_AUDIO_QUEUE = 'process-audio';
 export const SWEEP_QUEUE = 'sweep';
@@ -47,8 +48,12 @@ export type QueueStats = { queued: number; active: number };
 
 /** What the rest of the service needs of the queue. */
 export interface JobQueue {
-  /** Queues processing inside the caller's transaction: the job exists iff the asset's move to QUEUED commits. */
-  enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void>;
+  /**
+   * Queues processing inside the caller's transaction: the job exists iff the
+   * asset's move to QUEUED commits. `order`: its lane's priority and the
+   * owner's group (domain/fairness.ts), which the worker's slots fetch by.
+   */
+  enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient, order: JobOrder): Promise<void>;
   stats(): Promise<QueueStats>;
   ping(): Promise<void>;
 }
@@ -65,9 +70,9 @@ export interface QueueOptions {
 export class PgBossQueue implements JobQueue {
   constructor(readonly boss: PgBoss) {}
 
-  async enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient): Promise<void> {
+  async enqueueProcessing(job: ProcessAudioJob, transaction: pg.PoolClient, order: JobOrder): Promise<void> {
     const db = { executeSql: (text: string, values?: unknown[]) => transaction.query(text, values as unknown[]) };
-    await this.boss.send(PROCESS_AUDIO_QUEUE, encodeJob(job), { db });
+    await this.boss.send(PROCESS_AUDIO_QUEUE, encodeJob(job), { db, priority: order.priority, group: order.group });
   }
 
   async stats(): Promise<QueueStats> {

@@ -14,6 +14,7 @@ import { LoudnessBackfill } from '../services/loudness-backfill.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
 import { FULL_SWEEP_QUEUE, LOUDNESS_BACKFILL_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
+import { workerSlots } from '../domain/fairness.js';
 
 export interface RunningWorker {
   sweep: SweepService;
@@ -100,11 +101,14 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   // of after its poll delay (pg-boss skips that delay only in burst mode, from
   // a stats cache refreshed once a minute: a backlog of voice notes ran at half
   // speed). NOTIFY wakes idle slots; the poll is the backstop for retries.
-  for (let slot = 0; slot < d.config.workerConcurrency; slot++) {
+  // The slots' fetch options are the fairness rules (domain/fairness.ts):
+  // WORKER_CONCURRENCY slots for any job, voice notes first, as many more for
+  // voice notes only, and a cap on each user's running long files.
+  for (const slot of workerSlots(d.config.workerConcurrency)) {
     let self: string | null = null;
     self = await d.queue.boss.work<unknown>(
       PROCESS_AUDIO_QUEUE,
-      { localConcurrency: 1, batchSize: 1, notifyPollingIntervalSeconds: 1, pollingIntervalSeconds: 1 },
+      { localConcurrency: 1, batchSize: 1, notifyPollingIntervalSeconds: 1, pollingIntervalSeconds: 1, ...slot },
       async ([job]) => {
         try {
           if (job) await handle(job);

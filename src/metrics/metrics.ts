@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { FairnessStats, LaneStats } from '../db/fairness-stats.repository.js';
+import { LANES } from '../domain/fairness.js';
 
 export interface QueueStats {
   queued: number;
@@ -10,6 +12,8 @@ const QUEUE_STATS_CACHE_MS = 1000;
 
 export interface MetricsSources {
   queueStats?: () => Promise<QueueStats>;
+  /** The queue by lane and the jobs processing per user, from our own asset rows. */
+  fairnessStats?: () => Promise<FairnessStats>;
   wsConnections?: () => number;
   subscriptions?: () => number;
 }
@@ -72,6 +76,7 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
     if (options.wsConnections) this.live('audio_ws_connections', 'Open graphql-ws connections', options.wsConnections);
     if (options.subscriptions) this.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', options.subscriptions);
+    if (options.fairnessStats) this.fairnessGauges(options.fairnessStats);
     const stats = options.queueStats;
     if (stats) {
       let pending: Promise<QueueStats> | null = null;
@@ -95,6 +100,26 @@ export class Metrics {
         },
       });
     }
+  }
+
+  /** Queue depth and wait by lane, and processing jobs per user: one query serves every gauge and scrape for a second. */
+  private fairnessGauges(stats: () => Promise<FairnessStats>): void {
+    let pending: Promise<FairnessStats> | null = null;
+    const read = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), QUEUE_STATS_CACHE_MS).unref()));
+    const byLane = (name: string, help: string, pick: (l: LaneStats) => number) =>
+      new Gauge({
+        name, help, labelNames: ['lane'] as const, registers: [this.registry],
+        async collect() {
+          const s = await read();
+          for (const lane of LANES) this.set({ lane }, pick(s.lanes[lane]));
+        },
+      });
+    const gauge = (name: string, help: string, pick: (s: FairnessStats) => number) =>
+      new Gauge({ name, help, registers: [this.registry], async collect() { this.set(pick(await read())); } });
+    byLane('audio_lane_queue_depth', 'Assets QUEUED for processing, by lane (voice: declared at most 2 MiB)', (l) => l.queued);
+    byLane('audio_lane_queue_wait_seconds', 'How long the oldest QUEUED asset of the lane has waited', (l) => l.oldestWaitSeconds);
+    gauge('audio_processing_users', 'Users with at least one asset PROCESSING', (s) => s.processingUsers);
+    gauge('audio_processing_jobs_max_per_user', 'Assets PROCESSING for the user with the most of them', (s) => s.processingMaxPerUser);
   }
 
   /** A gauge read from live state at scrape time (no bookkeeping to drift). */

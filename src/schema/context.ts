@@ -2,6 +2,7 @@ import type { Viewer } from '../auth/jwt.js';
 import { unauthenticated } from '../domain/errors.js';
 import type { AssetEvents } from '../events/asset-events.js';
 import type { AssetsService } from '../services/assets.service.js';
+import type { QuotaService } from '../services/quota.service.js';
 import type { RateLimitService } from '../services/rate-limit.service.js';
 import type { UploadsService } from '../services/uploads.service.js';
 
@@ -12,6 +13,8 @@ export interface GraphQLContext {
   authError: Error | null;
   assets: AssetsService;
   uploads: UploadsService;
+  /** Per-user quotas and the viewer's usage. */
+  quotas: QuotaService;
   events: AssetEvents;
   /** Per-user budgets of the upload mutations, shared by every API process. */
   rateLimits: RateLimitService;

@@ -7,7 +7,9 @@ import { AssetEvents } from '../events/asset-events.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { buildAppSchema } from '../resolvers/index.js';
+import { UsageRepository } from '../db/usage.repository.js';
 import { AssetsService } from '../services/assets.service.js';
+import { QuotaService } from '../services/quota.service.js';
 import { RateLimitService } from '../services/rate-limit.service.js';
 import { TerminalAssetCache } from '../services/terminal-asset-cache.js';
 import { UploadsService } from '../services/uploads.service.js';
@@ -50,9 +52,11 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
     watchKeySet(d.auth, d.metrics, log);
     d.metrics.live('audio_ws_subscriptions', 'Active assetUpdated subscriptions on this process', () => events.subscriberCount);
     const schema = await buildAppSchema();
+    const quotas = new QuotaService(d.assets, new UsageRepository(d.pool), config.quotas);
     const baseContext = {
       assets: new AssetsService(d.assets, d.storage, config, finalAssets),
-      uploads: new UploadsService(d.assets, d.storage, d.pool, d.queue, config),
+      uploads: new UploadsService(d.assets, d.storage, d.pool, d.queue, config, quotas),
+      quotas,
       events,
       rateLimits: await RateLimitService.start(d.pool, {
         prepareAudioUpload: config.uploadRateLimitPerMinute,

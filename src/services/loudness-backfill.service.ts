@@ -63,7 +63,8 @@ export class LoudnessBackfill {
         },
         analysers: [new LoudnessMeter()] as const,
         headerSeconds: null,
-        limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10 },
+        // The lowest CPU priority: uploads' ffmpeg always goes first.
+        limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10, nice: 19 },
         signal: AbortSignal.timeout(this.config.jobTimeoutSeconds * 1000),
       });
       if (done.kind === 'failed' && done.retryable) {

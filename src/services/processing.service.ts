@@ -18,11 +18,12 @@ import { checkOriginal } from '../media/check.js';
 import type { Done, Failed, OutputFile } from '../media/result.js';
 import { failed, originalChanged, retryable } from '../media/result.js';
 import type { PlanInput } from '../media/plan.js';
-import { type AnalysesOf, runMedia } from '../media/run.js';
+import { type AnalysesOf, type RunRequest, runMedia } from '../media/run.js';
 import { type RenditionPlan, loudnessFields, planRenditions } from '../renditions/job-renditions.js';
 import { assetObjectKeys, opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
+import { niceFor } from '../domain/fairness.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -65,6 +66,8 @@ function jobAnalysers() {
 }
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
 type RunPlanInput = Omit<PlanInput, 'pipelined'>;
+/** What both runs of a job share (the measuring one, then the encode). */
+type RunCommon = Pick<RunRequest<readonly PcmAnalyser[]>, 'ffmpegPath' | 'headerSeconds' | 'limits' | 'signal'>;
 
 /** The files a finished job stores: the M4A and its renditions. */
 function jobOutputs(assetId: string, done: JobDone, renditions: RenditionPlan): OutputFile[] {
@@ -146,7 +149,13 @@ export class ProcessingService {
     };
     const renditions = planRenditions(id, asset.renditionsRequested, workDir, this.config.libopus);
     if (renditions.skipped.length) a.log.warn({ skipped: renditions.skipped }, 'renditions skipped: this ffmpeg cannot encode them');
-    const result = await this.run(a, plan, asset.loudnessTarget, renditions, checked.headerSeconds, signal);
+    const common: RunCommon = {
+      ffmpegPath: this.config.ffmpegPath, headerSeconds: checked.headerSeconds, signal,
+      // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
+      // A long file's ffmpeg yields the CPU to a voice note's (domain/fairness.ts); judged by the probe, else the size.
+      limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10, nice: niceFor(checked.headerSeconds, size) },
+    };
+    const result = await this.run(a, plan, asset.loudnessTarget, renditions, common);
     // Our own check, whatever the storage did with If-Match: the version read is still the one checked.
     const unchanged = await this.originalUnchanged(original, etag);
     if (unchanged !== true) return unchanged;
@@ -175,11 +184,9 @@ export class ProcessingService {
    * gain; each is half of the progress.
    */
   private async run(
-    a: Attempt, plan: RunPlanInput, target: number | null, renditions: RenditionPlan, headerSeconds: number | null, signal: AbortSignal,
+    a: Attempt, plan: RunPlanInput, target: number | null, renditions: RenditionPlan, common: RunCommon,
   ): Promise<Failed | (JobDone & { processes?: 1 | 2 })> {
     const report = this.progressReporter(a);
-    // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
-    const common = { ffmpegPath: this.config.ffmpegPath, headerSeconds, limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10 }, signal };
     let gainDb: number | undefined;
     if (target !== null) {
       const measured = await runMedia({
@@ -215,11 +222,14 @@ export class ProcessingService {
     // No progress in the first second: a voice note is done before anyone
     // could read it, and each update is a write plus an event to every subscriber.
     let lastAt = Date.now() + PROGRESS_QUIET_START_MS - PROGRESS_INTERVAL_MS;
+    // Only a value above the last one is news (a slow start would otherwise publish 0).
+    let sent = 0;
     return (fraction) => {
       const now = Date.now();
       if (now - lastAt < PROGRESS_INTERVAL_MS) return;
-      lastAt = now;
       const progress = Math.min(0.99, Math.round(fraction * 100) / 100);
+      if (progress <= sent) return;
+      [lastAt, sent] = [now, progress];
       this.assets.raiseProgress(a.job.assetId, progress).catch((e) => a.log.warn({ err: e }, 'progress update failed'));
     };
   }

@@ -3,8 +3,10 @@ import type pg from 'pg';
 import type { AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { inTransaction } from '../db/pool.js';
+import type { QuotaService } from './quota.service.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
 import { ApiError, badInput, notFound } from '../domain/errors.js';
+import { jobFairness } from '../domain/fairness.js';
 import { type UploadedPart, planParts, validateUploadedParts } from '../domain/multipart.js';
 import { type UploadRequest, validateUploadRequest } from '../domain/upload-policy.js';
 import { parseProcessingOptions } from '../domain/processing-options.js';
@@ -46,6 +48,7 @@ export class UploadsService {
     private readonly pool: pg.Pool,
     private readonly queue: JobQueue,
     private readonly config: UploadsConfig,
+    private readonly quotas: QuotaService,
   ) {
     this.parts = new UploadPartRepository(pool);
   }
@@ -58,8 +61,8 @@ export class UploadsService {
     const options = parseProcessingOptions(input);
     const id = randomUUID();
     const expiresAt = this.expiry();
-    // The row first: a failing insert leaves nothing in storage.
-    const created = await this.assets.create({
+    // The row first: a failing insert or a refused quota (QUOTA_EXCEEDED) leaves nothing in storage.
+    const created = await this.quotas.createAsset({
       id,
       ownerId,
       filename: input.filename,
@@ -189,7 +192,8 @@ export class UploadsService {
       const moved = await this.assets.queueOn(client, id);
       // The job pins the original by the ETag checked here (jobs/queue.ts).
       if (moved) {
-        await this.queue.enqueueProcessing({ assetId: id, etag: head.etag }, client);
+        // Its lane's priority and the owner's group: pg-boss claims voice notes first and caps each user's share (domain/fairness.ts).
+        await this.queue.enqueueProcessing({ assetId: id, etag: head.etag }, client, jobFairness(ownerId, moved.size));
         await this.parts.clear(client, id);
       }
       return moved;
