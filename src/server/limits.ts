@@ -41,10 +41,17 @@ export const GRAPHQL_LIMITS = {
   maxComplexityNodes: 20_000,
 } as const;
 
-/** What one field costs beyond 1, where it does real work per item. */
+/**
+ * What one field costs beyond 1, where it does real work per item. Envelope
+ * reads are batched per request and cached (services/envelope-store.ts), so
+ * a waveform costs its reduction of at most 8,192 peaks, not a query.
+ */
 const FIELD_COSTS: Readonly<Record<string, number>> = {
-  'AudioAsset.waveform': 10, // reads the envelope row and reduces it
+  'AudioAsset.waveform': 5, // reduces the (batched, cached) envelope of up to 8,192 peaks to bars
+  'AudioAsset.chatWaveform': 5, // the same reduction, rescaled and packed
   'AudioAsset.url': 2, // signs a URL
+  'WaveformData.datUrl': 2,
+  'WaveformData.jsonUrl': 2,
   // Clients send one mutation per document: a budget of 5,000 allows ~50, so
   // a document of hundreds of aliased mutations is refused before any runs.
   'Mutation.prepareAudioUpload': 100,
@@ -54,10 +61,20 @@ const FIELD_COSTS: Readonly<Record<string, number>> = {
   'Subscription.assetUpdated': 10,
 };
 
+/**
+ * Lists whose length the server bounds without a `first`: their items' cost
+ * counts this many times. waveformData has one level per x4 zoom down to
+ * 4,096 pairs: six for the longest audio accepted by default, seven with room.
+ */
+const LIST_LENGTHS: Readonly<Record<string, number>> = {
+  'AudioAsset.waveformData': 7,
+};
+
 /** `first` multiplies what is below a connection; capped at the service's own maximum (100), which refuses more. */
 const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const own = FIELD_COSTS[`${type.name}.${field.name}`] ?? 1;
-  const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : 1;
+  const key = `${type.name}.${field.name}`;
+  const own = FIELD_COSTS[key] ?? 1;
+  const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : (LIST_LENGTHS[key] ?? 1);
   return own + childComplexity * first;
 };
 
