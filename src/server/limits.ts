@@ -190,12 +190,13 @@ function memoFor(document: DocumentNode): Map<string, number> | null {
   return memo;
 }
 
+/** Throws when the operation is over budget; its cost otherwise (null: variables that do not coerce). */
 function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined,
-  operationName: string | null | undefined): void {
+  operationName: string | null | undefined): number | null {
   const memo = memoFor(document);
   const known = memo?.get(operationName ?? '');
   // Only a cost within budget is taken from the memo: refusals are worked out (and worded) afresh.
-  if (known !== undefined && known <= GRAPHQL_LIMITS.maxComplexity) return;
+  if (known !== undefined && known <= GRAPHQL_LIMITS.maxComplexity) return known;
   let cost: number | null;
   try {
     cost = operationComplexity(schema, document, variables, operationName);
@@ -206,15 +207,20 @@ function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variable
   if (cost !== null && cost > GRAPHQL_LIMITS.maxComplexity) {
     throw refused(`operation complexity ${cost} is over the limit of ${GRAPHQL_LIMITS.maxComplexity}`);
   }
+  return cost;
 }
 
-/** Apollo: the cost check, once the operation and its variables are known and before it executes. */
-export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {
+/** Charges an accepted operation's cost to its viewer's budget (server/query-budget.ts); throws to refuse it. */
+export type ChargeCost<TContext> = (cost: number, context: TContext) => Promise<void>;
+
+/** Apollo: the cost check, once the operation and its variables are known and before it executes; then the charge. */
+export function complexityPlugin<TContext extends object>(schema: GraphQLSchema, charge?: ChargeCost<TContext>): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document }) {
-          checkComplexity(schema, document, request.variables, request.operationName);
+        async didResolveOperation({ request, document, contextValue }) {
+          const cost = checkComplexity(schema, document, request.variables, request.operationName);
+          if (charge && cost !== null) await charge(cost, contextValue);
         },
       };
     },
@@ -248,7 +254,12 @@ export interface OperationRequest {
  * graphql-ws: the same limits as HTTP (graphql-ws alone parses and validates
  * with none of them, introspection included). Errors or execution arguments.
  */
-export function prepareOperation(schema: GraphQLSchema, payload: OperationRequest, introspection: boolean): ExecutionArgs | GraphQLError[] {
+export function prepareOperation(
+  schema: GraphQLSchema,
+  payload: OperationRequest,
+  introspection: boolean,
+  onCost?: (cost: number) => void,
+): ExecutionArgs | GraphQLError[] {
   if (typeof payload.query !== 'string') return [refused('query must be a string', 'BAD_REQUEST')];
   const bytes = Buffer.byteLength(payload.query);
   if (bytes > GRAPHQL_LIMITS.maxDocumentBytes) return [refused(tooLarge(bytes), 'PAYLOAD_TOO_LARGE', 413)];
@@ -264,7 +275,8 @@ export function prepareOperation(schema: GraphQLSchema, payload: OperationReques
   if (errors.length > 0) return errors.map((e) => refused(introspection ? e.message : e.message.replace(/ ?Did you mean(.+?)\?$/, '')));
   const variables = payload.variables ?? undefined;
   try {
-    checkComplexity(schema, document, variables, payload.operationName);
+    const cost = checkComplexity(schema, document, variables, payload.operationName);
+    if (cost !== null) onCost?.(cost);
   } catch (e) {
     return [e as GraphQLError];
   }
