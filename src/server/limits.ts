@@ -44,11 +44,12 @@ export const GRAPHQL_LIMITS = {
 /**
  * What one field costs beyond 1, where it does real work per item. Envelope
  * reads are batched per request and cached (services/envelope-store.ts), so
- * a waveform costs its reduction of at most 8,192 peaks, not a query.
+ * a waveform costs its reduction of at most 8,192 peaks and the values it
+ * returns, not a query of its own.
  */
-const FIELD_COSTS: Readonly<Record<string, number>> = {
-  'AudioAsset.waveform': 5, // reduces the (batched, cached) envelope of up to 8,192 peaks to bars
-  'AudioAsset.chatWaveform': 5, // the same reduction, rescaled and packed
+const FIELD_COSTS: Readonly<Record<string, number | ((args: Record<string, unknown>) => number)>> = {
+  'AudioAsset.waveform': (args) => 6 + Math.ceil((typeof args['bars'] === 'number' ? Math.min(Math.max(args['bars'], 1), 1024) : 64) / 64),
+  'AudioAsset.chatWaveform': 10, // the same reduction, up to 256 values, rescaled and packed
   'AudioAsset.url': 2, // signs a URL
   'WaveformData.datUrl': 2,
   'WaveformData.jsonUrl': 2,
@@ -73,7 +74,8 @@ const LIST_LENGTHS: Readonly<Record<string, number>> = {
 /** `first` multiplies what is below a connection; capped at the service's own maximum (100), which refuses more. */
 const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
   const key = `${type.name}.${field.name}`;
-  const own = FIELD_COSTS[key] ?? 1;
+  const price = FIELD_COSTS[key] ?? 1;
+  const own = typeof price === 'function' ? price(args) : price;
   const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : (LIST_LENGTHS[key] ?? 1);
   return own + childComplexity * first;
 };

@@ -54,14 +54,15 @@ describe('operationComplexity', () => {
   });
 
   it('prices work: a waveform more than a field, a mutation more than a query', () => {
-    assert.ok(cost(`{ asset(id: "x") { waveform } }`)! > cost(`{ asset(id: "x") { id } }`)! + 3);
+    assert.ok(cost(`{ asset(id: "x") { waveform } }`)! > cost(`{ asset(id: "x") { id } }`)! + 5);
+    assert.ok(cost(`{ asset(id: "x") { waveform(bars: 1024) } }`)! > cost(`{ asset(id: "x") { waveform } }`)! + 10, "more bars cost more");
     assert.ok(cost(`mutation { deleteAudioAsset(id: "x") }`)! >= 100);
   });
 
   it('prices waveform data by its levels (up to seven) and their signed URLs', () => {
     const one = cost(`{ asset(id: "x") { id } }`)!;
     assert.equal(cost(`{ asset(id: "x") { id waveformData { samplesPerPixel datUrl jsonUrl } } }`), one + 1 + 7 * (1 + 2 + 2));
-    assert.ok(cost(`{ asset(id: "x") { chatWaveform(format: DISCORD) { values } } }`)! >= one + 5);
+    assert.ok(cost(`{ asset(id: "x") { chatWaveform(format: DISCORD) { values } } }`)! >= one + 10);
   });
 
   it('stops counting a document that spreads fragments 2^30 times over (node budget)', () => {
