@@ -7,7 +7,8 @@ import { validateBars } from '../domain/upload-policy.js';
 import { type ChatFormat, type ChatWaveformValues, chatWaveform } from '../analysis/chat-waveform.js';
 import { ANALYSIS_SAMPLE_RATE } from '../analysis/analyser.js';
 import { waveformBars } from '../analysis/peaks.js';
-import { outputKey, uploadKey, waveformPrefix } from '../storage/keys.js';
+import { outputKey, uploadKey } from '../storage/keys.js';
+import { deleteWaveformObjects } from '../storage/waveform-objects.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
 import { EnvelopeStore } from './envelope-store.js';
@@ -77,13 +78,8 @@ export class AssetsService {
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
     if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
-    await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id)), this.deleteWaveformData(deleted.id)]);
+    await Promise.all([this.storage.delete(uploadKey(id)), this.storage.delete(outputKey(id)), deleteWaveformObjects(this.storage, deleted.id)]);
     return true;
-  }
-
-  /** Every waveform level object, listed rather than taken from the row: a run that ended half-way may have left some. */
-  private async deleteWaveformData(id: string): Promise<void> {
-    for await (const { key } of this.storage.listKeys(waveformPrefix(id))) await this.storage.delete(key);
   }
 
   /**
