@@ -12,13 +12,15 @@ export interface EnvelopeSource {
  * envelope never changes (final is final; ids are never reused), so decoded
  * envelopes are kept in a bounded LRU; what is not there is read in batches:
  * every envelope a request asks for while its fields resolve in one tick
- * (a list of 100 assets, say) is one query, and an id asked again in the same
- * request (aliases) reads nothing. Four aliased `assets(first: 100)` with
+ * (a list of 100 assets, say) is one query, and an id asked again (aliases,
+ * other requests) waits for the read under way or comes from the LRU. Four aliased `assets(first: 100)` with
  * waveforms cost at most four queries, not 400 (issue 25, item 4).
  */
 export class EnvelopeStore {
   private readonly cache: Lru<string, Envelope>;
   private readonly perRequest = new WeakMap<object, DataLoader<string, Envelope | null>>();
+  /** Reads under way, by id: an id asked for again before its read returns (aliases, other requests) waits for it. */
+  private readonly inFlight = new Map<string, Promise<Envelope | null>>();
   /** Queries made (metrics and tests). */
   reads = 0;
 
@@ -34,9 +36,17 @@ export class EnvelopeStore {
   load(request: object, id: string): Promise<Envelope | null> {
     const cached = this.cache.get(id);
     if (cached) return Promise.resolve(cached);
+    const pending = this.inFlight.get(id);
+    if (pending) return pending;
     let loader = this.perRequest.get(request);
-    if (!loader) this.perRequest.set(request, (loader = new DataLoader((ids) => this.batch(ids), { maxBatchSize: 500 })));
-    return loader.load(id);
+    // No per-request cache: the LRU above is the cache, and a subscription's
+    // context lives as long as the subscription (it would keep every envelope).
+    if (!loader) this.perRequest.set(request, (loader = new DataLoader((ids) => this.batch(ids), { cache: false, maxBatchSize: 500 })));
+    const read = loader.load(id);
+    this.inFlight.set(id, read);
+    const done = () => this.inFlight.delete(id);
+    read.then(done, done);
+    return read;
   }
 
   forget(id: string): void {
