@@ -58,6 +58,23 @@ export function fetchPairs(url: string): Promise<Pairs> {
   return p;
 }
 
+const peaks = new WeakMap<Pairs, number>();
+
+/**
+ * The loudest value of a level, 1/128..1: the same at every level (each
+ * coarser pair is the min of mins and max of maxes), so the view scales the
+ * loudest moment to full height at every zoom, as `waveform`'s bars do.
+ */
+export function loudest(pairs: Pairs): number {
+  let peak = peaks.get(pairs);
+  if (peak === undefined) {
+    let m = 1;
+    for (const v of pairs.data) m = Math.max(m, Math.abs(v));
+    peaks.set(pairs, (peak = Math.min(128, m) / 128));
+  }
+  return peak;
+}
+
 /** Min and max (-1..1) of each of `columns` columns spanning seconds [start, end). */
 export function columns(pairs: Pairs, start: number, end: number, count: number): { min: Float32Array; max: Float32Array } {
   const min = new Float32Array(count);

@@ -7,7 +7,7 @@
 import { useQuery } from '@apollo/client/react';
 import { useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { formatTime } from '../format';
-import { type Pairs, WaveformDataQuery, chooseLevel, columns, fetchPairs } from '../waveform-data';
+import { type Pairs, WaveformDataQuery, chooseLevel, columns, fetchPairs, loudest } from '../waveform-data';
 
 interface Props {
   id: string;
@@ -68,12 +68,13 @@ export function WaveformZoom({ id, label, duration, current, onSeek }: Props) {
     const style = getComputedStyle(el);
     const colours = [style.getPropertyValue('--played').trim() || '#2563eb', style.getPropertyValue('--unplayed').trim() || '#9ca3af'];
     const { min, max } = columns(pairs, start, start + span, pixels);
+    // The loudest moment fills the height (a quiet recording is still readable).
     const mid = el.height / 2;
+    const scale = (mid * 0.95) / loudest(pairs);
     g.clearRect(0, 0, el.width, el.height);
     for (let x = 0; x < pixels; x++) {
       g.fillStyle = start + (span * (x + 0.5)) / pixels <= current ? colours[0]! : colours[1]!;
-      const top = mid - max[x]! * mid;
-      g.fillRect(x, top, 1, Math.max(1, (max[x]! - min[x]!) * mid));
+      g.fillRect(x, mid - max[x]! * scale, 1, Math.max(1, (max[x]! - min[x]!) * scale));
     }
   }, [pairs, start, span, current, pixels, dpr, width]);
 
