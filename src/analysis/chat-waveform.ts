@@ -1,7 +1,7 @@
 // Voice-message waveforms in chat apps' own formats (contract:
 // `chatWaveform`): the bars of `waveform` (peaks.ts waveformBars, 0..100,
 // loudest = 100) rescaled to each app's range and count.
-import { type Envelope, waveformBars } from '../media/peaks.js';
+import { type Envelope, waveformBars } from './peaks.js';
 
 export type ChatFormat = 'DISCORD' | 'TELEGRAM' | 'MATRIX';
 

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { Lru } from '../cache/lru.js';
-import { type Envelope, decodeEnvelope } from '../media/peaks.js';
+import { type Envelope, decodeEnvelope } from '../analysis/peaks.js';
 
 /** What the store reads from: every envelope asked for in one call, in one query. */
 export interface EnvelopeSource {

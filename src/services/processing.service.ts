@@ -6,6 +6,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PcmAnalyser } from '../analysis/analyser.js';
 import { PeakReducer, encodeEnvelope } from '../analysis/peaks.js';
+import { WaveformLevelsAnalyser } from '../analysis/waveform-files.js';
 import type { AssetPatch, AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
@@ -19,6 +20,7 @@ import { type AnalysesOf, runMedia } from '../media/run.js';
 import { assetObjectKeys, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
 import { niceFor } from '../domain/fairness.js';
+import { deleteWaveformObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -54,20 +56,23 @@ const PROGRESS_INTERVAL_MS = 250;
 const PROGRESS_QUIET_START_MS = 1000;
 
 /** The analysers of one job, created fresh for it; their results arrive in Done.analyses in this order. */
-function jobAnalysers() {
-  return [new PeakReducer()] as const satisfies readonly PcmAnalyser[];
+function jobAnalysers(workDir: string) {
+  return [new PeakReducer(), new WaveformLevelsAnalyser(workDir)] as const satisfies readonly PcmAnalyser[];
 }
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
 
 /** The files a finished job stores. */
 function jobOutputs(assetId: string, done: JobDone): OutputFile[] {
-  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }];
+  const [, levels] = done.analyses;
+  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }, ...waveformOutputs(assetId, levels)];
 }
 
 /** Done, as the asset records it: the one mapping of a finished run to the row. */
 function doneFields(done: JobDone, detectedType: string): AssetPatch {
-  const [envelope] = done.analyses;
-  return { detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope) };
+  const [envelope, levels] = done.analyses;
+  return {
+    detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope), waveformLevels: waveformLevelsOf(levels),
+  };
 }
 
 function outcomeOf(asset: AudioAssetEntity | null): ProcessOutcome {
@@ -129,7 +134,7 @@ export class ProcessingService {
         inputUrl, demuxer: checked.demuxer, etag, m4aPath: path.join(workDir, 'audio.m4a'),
         maxDurationSeconds: this.config.maxDurationSeconds, movieTimescale: this.config.movieTimescale,
       },
-      analysers: jobAnalysers(),
+      analysers: jobAnalysers(workDir),
       headerSeconds: checked.headerSeconds,
       // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
       // A long file's ffmpeg yields the CPU to a voice note's (domain/fairness.ts); judged by the probe, else the size.
@@ -228,6 +233,6 @@ export class ProcessingService {
   }
 
   private async removeObjects(id: string): Promise<void> {
-    await Promise.all(assetObjectKeys(id).map((key) => this.storage.delete(key)));
+    await Promise.all([...assetObjectKeys(id).map((key) => this.storage.delete(key)), deleteWaveformObjects(this.storage, id)]);
   }
 }

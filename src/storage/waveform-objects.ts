@@ -1,24 +1,23 @@
 // The stored waveform levels of an asset: `waveform/<id>/<spp>.dat|.json`
-// (contract: Behaviour), written from the run step's temporary files and
-// removed with the asset, by FAILED endings and by the sweep.
+// (contract: Behaviour), uploaded from the run step's temporary files with
+// the other outputs and removed with the asset, by FAILED endings and by the
+// sweep.
 import type { WaveformLevelFile } from '../analysis/waveform-files.js';
 import type { WaveformLevel } from '../domain/waveform-level.js';
+import type { OutputFile } from '../media/result.js';
 import { waveformHeaders, waveformKey, waveformPrefix } from './keys.js';
 import type { Storage } from './s3.js';
 
-/** Stores every level in both formats; the level list to record on the asset. */
-export async function storeWaveformLevels(
-  storage: Pick<Storage, 'putFile'>,
-  assetId: string,
-  files: readonly WaveformLevelFile[],
-): Promise<WaveformLevel[]> {
-  // A dozen small objects (the finest .dat of two hours is ~2.5 MB): all at once.
-  await Promise.all(
-    files.flatMap((f) => [
-      storage.putFile(waveformKey(assetId, f.samplesPerPixel, 'dat'), f.datPath, waveformHeaders('dat')),
-      storage.putFile(waveformKey(assetId, f.samplesPerPixel, 'json'), f.jsonPath, waveformHeaders('json')),
-    ]),
-  );
+/** Every level in both formats, as files for the run step to store. */
+export function waveformOutputs(assetId: string, files: readonly WaveformLevelFile[]): OutputFile[] {
+  return files.flatMap((f) => [
+    { key: waveformKey(assetId, f.samplesPerPixel, 'dat'), path: f.datPath, ...waveformHeaders('dat') },
+    { key: waveformKey(assetId, f.samplesPerPixel, 'json'), path: f.jsonPath, ...waveformHeaders('json') },
+  ]);
+}
+
+/** The level list the asset records (a few dozen bytes a level). */
+export function waveformLevelsOf(files: readonly WaveformLevelFile[]): WaveformLevel[] {
   return files.map((f) => ({ samplesPerPixel: f.samplesPerPixel, length: f.length, bits: f.bits }));
 }
 

@@ -47,12 +47,12 @@ export function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): numbe
   return worst;
 }
 
-/** A 100-second stereo WAV at 48 kHz (so the decode downmixes and resamples) whose loudness rises and falls, so pairs differ along the file. */
-export async function makeSwellWav(out: string, seconds = 100): Promise<void> {
+/** A WAV at 48 kHz (so the decode resamples, and downmixes when stereo) whose loudness rises and falls, so pairs differ along the file. */
+export async function makeSwellWav(out: string, seconds = 100, channels: 1 | 2 = 2): Promise<void> {
   const { path: bin } = await resolveFfmpeg(process.env.FFMPEG_PATH);
   await promisify(execFile)(bin, [
     '-v', 'error', '-nostdin', '-y', '-f', 'lavfi', '-i', `sine=f=220:r=48000:d=${seconds}`,
-    '-af', "volume='0.05+0.9*abs(sin(0.4*t))':eval=frame,pan=stereo|c0=c0|c1=0.5*c0",
+    '-af', `volume='0.05+0.9*abs(sin(0.4*t))':eval=frame${channels === 2 ? ',pan=stereo|c0=c0|c1=0.5*c0' : ''}`,
     '-c:a', 'pcm_s16le', out,
   ]);
 }
@@ -89,4 +89,14 @@ export async function readLevelFiles(files: WaveformLevelFile[]) {
   return Promise.all(
     files.map(async (f) => ({ samplesPerPixel: f.samplesPerPixel, dat: await readFile(f.datPath), json: JSON.parse(await readFile(f.jsonPath, 'utf8')) })),
   );
+}
+
+/**
+ * An asset's stored keys, with its waveform levels (`256.dat`, `256.json`,
+ * `1024.dat`, ...) as one `waveform/<id>/` entry, sorted: what a DONE asset
+ * keeps is `[audio/<id>.m4a, waveform/<id>/]`.
+ */
+export function objectsOf(keys: readonly string[], id: string): string[] {
+  const level = new RegExp(`^waveform/${id}/\\d+\\.(dat|json)$`);
+  return [...new Set(keys.filter((k) => k.includes(id)).map((k) => (level.test(k) ? `waveform/${id}/` : k)))].sort();
 }

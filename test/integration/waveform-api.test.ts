@@ -9,8 +9,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import WaveformData from 'waveform-data';
 import { WaveformLevelsAnalyser } from '../../src/analysis/waveform-files.js';
-import { PeakReducer, encodeEnvelope } from '../../src/media/peaks.js';
-import { storeWaveformLevels } from '../../src/storage/waveform-objects.js';
+import { PeakReducer, encodeEnvelope } from '../../src/analysis/peaks.js';
+import { waveformLevelsOf, waveformOutputs } from '../../src/storage/waveform-objects.js';
 import { startTestApp, type TestApp } from '../helpers/app.js';
 
 const QUERY = /* GraphQL */ `
@@ -32,7 +32,9 @@ describe('waveformData through the API', () => {
     const peaks = new PeakReducer();
     analyser.push(pcm);
     peaks.push(pcm);
-    const levels = await storeWaveformLevels(t.app.storage, id, await analyser.finish());
+    const files = await analyser.finish();
+    await Promise.all(waveformOutputs(id, files).map((f) => t.app.storage.uploadFile(f)));
+    const levels = waveformLevelsOf(files);
     await pool.query(
       `insert into audio_asset (id, owner_id, status, filename, size, content_type, duration_seconds, envelope, waveform_levels, upload_expires_at)
        values ($1, 'user-a', 'DONE', 'ramp.wav', 1000, 'audio/wav', $2, $3, $4, now())`,

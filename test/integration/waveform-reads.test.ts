@@ -10,7 +10,7 @@ import { AssetRepository } from '../../src/db/asset.repository.js';
 import { type Orm, openOrm } from '../../src/db/orm.js';
 import { createPool } from '../../src/db/pool.js';
 import { encodeCursor } from '../../src/domain/asset.js';
-import { PeakReducer, encodeEnvelope } from '../../src/media/peaks.js';
+import { PeakReducer, encodeEnvelope } from '../../src/analysis/peaks.js';
 import { buildAppSchema } from '../../src/resolvers/index.js';
 import type { GraphQLContext } from '../../src/schema/context.js';
 import { GRAPHQL_LIMITS, operationComplexity } from '../../src/server/limits.js';

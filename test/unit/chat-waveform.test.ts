@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { chatWaveform, discordValueCount, packFiveBit } from '../../src/analysis/chat-waveform.js';
-import { PeakReducer, waveformBars } from '../../src/media/peaks.js';
+import { PeakReducer, waveformBars } from '../../src/analysis/peaks.js';
 
 /**
  * Telegram's own description of a voice note's waveform (tdesktop's
