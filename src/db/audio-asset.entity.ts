@@ -52,7 +52,7 @@ export class AudioAssetEntity {
   @Property({ type: 'double', nullable: true })
   durationSeconds: number | null = null;
 
-  /** Peak envelope (src/media/peaks.ts encodeEnvelope), loaded only for waveforms. */
+  /** Peak envelope (src/analysis/peaks.ts encodeEnvelope), loaded only for waveforms. */
   @Property({ type: 'blob', nullable: true, lazy: true })
   envelope: Buffer | null = null;
 

@@ -17,7 +17,7 @@ export const WAVEFORM_PREFIX = 'waveform/';
 export const uploadKey = (id: string) => `${UPLOAD_PREFIX}${checkId(id)}`;
 export const outputKey = (id: string) => `${OUTPUT_PREFIX}${checkId(id)}.m4a`;
 
-/** Every object an asset may have: its original and its outputs (deleted together). */
+/** Every object an asset may have by a fixed key: its original and its M4A (its waveform levels are listed under waveformPrefix). */
 export const assetObjectKeys = (id: string) => [uploadKey(id), outputKey(id)];
 export type WaveformFormat = 'dat' | 'json';
 
