@@ -23,6 +23,7 @@ import { profileSection } from './sections/profile.js';
 import { recoverySection } from './sections/recovery.js';
 import { throughputSection } from './sections/throughput.js';
 import { voiceSection } from './sections/voice.js';
+import { waveformSection } from './sections/waveform.js';
 
 const major = Number(process.versions.node.split('.')[0]);
 if (major < 24) {
@@ -30,10 +31,10 @@ if (major < 24) {
   process.exit(2);
 }
 
-const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout', 'fairness'] as const;
+const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout', 'fairness', 'waveform'] as const;
 type SectionKey = (typeof SECTION_KEYS)[number];
 /** Order in BENCHMARKS.md: the targets 1-6, then recovery, then the profile. */
-const REPORT_ORDER = ['podcast', 'memory', 'loudness', 'voice', 'throughput', 'api', 'fanout', 'fairness', 'fairness-users', 'recovery', 'profile'];
+const REPORT_ORDER = ['podcast', 'memory', 'waveform', 'loudness', 'voice', 'throughput', 'api', 'fanout', 'fairness', 'fairness-users', 'recovery', 'profile'];
 
 const { values } = parseArgs({
   options: {
@@ -144,6 +145,7 @@ async function main(): Promise<void> {
       api: apiSection,
       fanout: fanoutSection,
       fairness: fairnessSection,
+      waveform: waveformSection,
     };
     for (const key of sections) {
       if (interrupted) break;

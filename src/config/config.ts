@@ -71,6 +71,8 @@ export interface Config {
   completeRateLimitPerMinute: number;
   /** renewUploadUrls calls one user may make per minute (all API processes). */
   renewRateLimitPerMinute: number;
+  /** GraphQL complexity points one user's operations may spend per minute (all API processes); 0: no limit. */
+  queryCostPerMinute: number;
   /**
    * Browser origins (scheme://host[:port]) allowed to call /graphql over HTTP
    * and WebSocket besides the service's own; outside production any
@@ -178,6 +180,7 @@ const schema = z.object({
   QUOTA_AUDIO_SECONDS_PER_DAY: int(0).optional(),
   COMPLETE_RATE_LIMIT_PER_MINUTE: int(1).optional(),
   RENEW_RATE_LIMIT_PER_MINUTE: int(1).optional(),
+  QUERY_COST_PER_MINUTE: int(0, 2_000_000_000).optional(),
   CORS_ALLOWED_ORIGINS: origins.optional(),
   WS_MAX_CONNECTIONS_PER_USER: int(1, 10_000).optional(),
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: int(1, 1000).optional(),
@@ -296,6 +299,7 @@ export function parseConfig(env: Record<string, string | undefined>, cwd = proce
     completeRateLimitPerMinute: e.COMPLETE_RATE_LIMIT_PER_MINUTE ?? 600,
     // a multipart renew presigns every part again (up to ~200 URLs).
     renewRateLimitPerMinute: e.RENEW_RATE_LIMIT_PER_MINUTE ?? 120,
+    queryCostPerMinute: e.QUERY_COST_PER_MINUTE ?? 100_000,
     corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS ?? [],
     // the web app holds one socket per tab; the explorer one more.
     wsMaxConnectionsPerUser: e.WS_MAX_CONNECTIONS_PER_USER ?? 20,

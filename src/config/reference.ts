@@ -40,6 +40,7 @@ export const CONFIG_REFERENCE: Record<string, { meaning: string; default: string
   QUOTA_AUDIO_SECONDS_PER_DAY: { meaning: 'most seconds of audio one user may have processed to DONE per UTC day: prepareAudioUpload answers QUOTA_EXCEEDED once today\'s reach it; 0 = no limit', default: '`0`' },
   COMPLETE_RATE_LIMIT_PER_MINUTE: { meaning: 'completeAudioUpload calls one user may make per minute, across all API processes', default: '`600`' },
   RENEW_RATE_LIMIT_PER_MINUTE: { meaning: 'renewUploadUrls calls one user may make per minute, across all API processes', default: '`120`' },
+  QUERY_COST_PER_MINUTE: { meaning: 'GraphQL complexity points one user\'s operations may spend per minute, across all API processes (RATE_LIMITED beyond it); operations under 100 points (one asset, `__typename`) are not counted; 0 = no limit', default: '`100000`' },
   CORS_ALLOWED_ORIGINS: { meaning: 'extra browser origins (comma-separated, scheme://host[:port]) of the web app: allowed to call the API and open WebSockets (others get 403), and merged into the bucket\'s CORS rules so those pages may upload to storage (set the app\'s public origin here when it is served under another host than `HOST`:`PORT`, e.g. behind a proxy)', default: 'same origin only (plus localhost outside production)' },
   WS_MAX_CONNECTIONS_PER_USER: { meaning: 'open graphql-ws connections one user may hold on one API process (more are closed with 4429)', default: '`20`' },
   WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: { meaning: 'operations one graphql-ws connection may run at once', default: '`20`' },

@@ -5,6 +5,7 @@ import type { Orm } from './orm.js';
 import { type AssetErrorCode, AssetStatus, predecessorsOf } from '../domain/asset-status.js';
 import type { Cursor } from '../domain/asset.js';
 import type { QuotaLimits } from '../domain/quota.js';
+import { parseWaveformLevels } from '../domain/waveform-level.js';
 
 export interface NewAsset {
   id: string;
@@ -21,14 +22,14 @@ export interface NewAsset {
 export type AssetPatch = Partial<
   Pick<
     AudioAssetEntity,
-    | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt' | 'multipartUploadId'
+    | 'detectedType' | 'progress' | 'durationSeconds' | 'envelope' | 'waveformLevels' | 'errorCode' | 'errorMessage' | 'uploadExpiresAt' | 'multipartUploadId'
     | 'loudnessIntegrated' | 'loudnessRange' | 'loudnessTruePeak' | 'loudnessMeasuredAt' | 'renditionSizes'
   >
 >;
 
 /** Every column but the envelope (loaded only for waveforms). */
 const COLUMNS =
-  'id, owner_id, status, filename, size, content_type, detected_type, progress, duration_seconds, ' +
+  'id, owner_id, status, filename, size, content_type, detected_type, progress, duration_seconds, waveform_levels, ' +
   'error_code, error_message, version, multipart_upload_id, upload_expires_at, created_at, updated_at, ' +
   'loudness_integrated, loudness_range, loudness_true_peak, loudness_measured_at, loudness_target, renditions_requested, rendition_sizes';
 
@@ -38,6 +39,7 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
   progress: 'progress',
   durationSeconds: 'duration_seconds',
   envelope: 'envelope',
+  waveformLevels: 'waveform_levels',
   errorCode: 'error_code',
   errorMessage: 'error_message',
   uploadExpiresAt: 'upload_expires_at',
@@ -50,6 +52,10 @@ const PATCH_COLUMNS: Record<keyof AssetPatch, string> = {
 };
 
 const PATCH_KEYS = Object.keys(PATCH_COLUMNS) as (keyof AssetPatch)[];
+/** A patch value as a query parameter: node-postgres sends a JS array as a PostgreSQL array, so jsonb goes as text. */
+function patchValue(patch: AssetPatch, key: keyof AssetPatch): unknown {
+  return key === 'waveformLevels' ? JSON.stringify(patch.waveformLevels) : patch[key];
+}
 
 interface AssetRow {
   id: string;
@@ -61,6 +67,7 @@ interface AssetRow {
   detected_type: string | null;
   progress: number | null;
   duration_seconds: number | null;
+  waveform_levels: unknown;
   error_code: AssetErrorCode | null;
   error_message: string | null;
   version: number;
@@ -94,6 +101,7 @@ function toEntity(r: AssetRow): AudioAssetEntity {
     progress: r.progress,
     durationSeconds: r.duration_seconds,
     envelope: null,
+    waveformLevels: parseWaveformLevels(r.waveform_levels),
     errorCode: r.error_code,
     errorMessage: r.error_message,
     version: r.version,
@@ -231,7 +239,7 @@ export class AssetRepository {
       `asset_move_${keys.map((k) => PATCH_KEYS.indexOf(k)).join('_')}`,
       `update audio_asset set status = $3${sets.map((x) => `, ${x}`).join('')}
         where id = $1 and status = any($2::text[]) returning ${COLUMNS}`,
-      [id, allowed, to, ...keys.map((k) => patch[k])],
+      [id, allowed, to, ...keys.map((k) => patchValue(patch, k))],
     );
   }
 
@@ -278,6 +286,17 @@ export class AssetRepository {
     if (ids.length === 0) return new Map();
     const rows = await this.em().find(AudioAssetEntity, { id: { $in: ids } }, { fields: ['id', 'status'] });
     return new Map(rows.map((r) => [r.id, r.status]));
+  }
+
+  /** The stored envelopes of these assets, in one query; ids without one are absent. */
+  async loadEnvelopes(ids: readonly string[]): Promise<Map<string, Buffer>> {
+    if (ids.length === 0) return new Map();
+    const { rows } = await this.pool.query<{ id: string; envelope: Buffer }>({
+      name: 'asset_envelopes',
+      text: 'select id, envelope from audio_asset where id = any($1::uuid[]) and envelope is not null',
+      values: [ids],
+    });
+    return new Map(rows.map((r) => [r.id, r.envelope]));
   }
 
   async loadEnvelope(id: string): Promise<Buffer | null> {

@@ -1,6 +1,7 @@
 import { OptionalProps } from '@mikro-orm/core';
 import { Entity, Index, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import type { AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
+import type { WaveformLevel } from '../domain/waveform-level.js';
 
 /**
  * One uploaded file and what processing made of it. Every column has an
@@ -16,6 +17,7 @@ export class AudioAssetEntity {
     | 'progress'
     | 'durationSeconds'
     | 'envelope'
+    | 'waveformLevels'
     | 'errorCode'
     | 'errorMessage'
     | 'version'
@@ -57,9 +59,13 @@ export class AudioAssetEntity {
   @Property({ type: 'double', nullable: true })
   durationSeconds: number | null = null;
 
-  /** Peak envelope (src/media/peaks.ts encodeEnvelope), loaded only for waveforms. */
+  /** Peak envelope (src/analysis/peaks.ts encodeEnvelope), loaded only for waveforms. */
   @Property({ type: 'blob', nullable: true, lazy: true })
   envelope: Buffer | null = null;
+
+  /** Zoom levels of the stored waveform data; null until DONE and for assets DONE before levels existed. */
+  @Property({ type: 'json', nullable: true })
+  waveformLevels: WaveformLevel[] | null = null;
 
   @Property({ type: 'text', nullable: true })
   errorCode: AssetErrorCode | null = null;

@@ -6,6 +6,7 @@ import { Migration20261125000001 } from './migrations/Migration20261125000001.js
 import { Migration20261125000002 } from './migrations/Migration20261125000002.js';
 import { Migration20261206000022 } from './migrations/Migration20261206000022.js';
 import { Migration20261206000030 } from './migrations/Migration20261206000030.js';
+import { Migration20261206190001 } from './migrations/Migration20261206190001.js';
 import { Migration20261206200001 } from './migrations/Migration20261206200001.js';
 
 export type Orm = MikroORM;
@@ -28,6 +29,7 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number }
         { name: 'Migration20261125000002', class: Migration20261125000002 },
         { name: 'Migration20261206000022', class: Migration20261206000022 },
         { name: 'Migration20261206000030', class: Migration20261206000030 },
+        { name: 'Migration20261206190001', class: Migration20261206190001 },
         { name: 'Migration20261206200001', class: Migration20261206200001 },
       ],
       transactional: true,

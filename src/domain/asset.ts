@@ -1,4 +1,5 @@
 import { type AssetErrorCode, type AssetStatus } from './asset-status.js';
+import { type WaveformLevel, parseWaveformLevels } from './waveform-level.js';
 
 /**
  * An asset as the API shows it: what the row holds, minus the envelope and
@@ -14,6 +15,8 @@ export interface AssetView {
   detectedType: string | null;
   progress: number | null;
   durationSeconds: number | null;
+  /** Zoom levels of the stored waveform data, finest first; null until DONE (and for assets DONE before levels existed). */
+  waveformLevels: WaveformLevel[] | null;
   errorCode: AssetErrorCode | null;
   errorMessage: string | null;
   version: number;
@@ -45,6 +48,7 @@ export function assetFromEventPayload(payload: string): AssetView {
     detectedType: (r['detected_type'] as string | null) ?? null,
     progress: numOrNull('progress'),
     durationSeconds: numOrNull('duration_seconds'),
+    waveformLevels: parseWaveformLevels(r['waveform_levels']),
     errorCode: (r['error_code'] as AssetErrorCode | null) ?? null,
     errorMessage: (r['error_message'] as string | null) ?? null,
     version: Number(r['version']),

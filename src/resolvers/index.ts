@@ -5,10 +5,11 @@ import { AssetLoudnessResolver } from './asset-loudness.resolver.js';
 import { AssetResolver } from './asset.resolver.js';
 import { UploadResolver } from './upload.resolver.js';
 import { UsageResolver } from './usage.resolver.js';
+import { WaveformResolver } from './waveform.resolver.js';
 
 export function buildAppSchema(): Promise<GraphQLSchema> {
   return buildSchema({
-    resolvers: [AssetResolver, AssetFieldsResolver, AssetLoudnessResolver, UploadResolver, UsageResolver],
+    resolvers: [AssetResolver, AssetFieldsResolver, AssetLoudnessResolver, UploadResolver, UsageResolver, WaveformResolver],
     // Inputs are checked by the services (domain/upload-policy.ts), not class-validator.
     validate: false,
     // type-graphql insists on a PubSub even when every subscription brings its

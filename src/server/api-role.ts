@@ -62,6 +62,7 @@ export async function startApiRole(d: ApiRoleDeps): Promise<RunningApi> {
         prepareAudioUpload: config.uploadRateLimitPerMinute,
         completeAudioUpload: config.completeRateLimitPerMinute,
         renewUploadUrls: config.renewRateLimitPerMinute,
+        query: config.queryCostPerMinute,
       }),
     };
     const http = await startHttp({

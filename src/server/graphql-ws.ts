@@ -7,6 +7,7 @@ import type { Auth, Viewer } from '../auth/jwt.js';
 import type { GraphQLContext } from '../schema/context.js';
 import { type FormatError, formatWsErrors } from './errors.js';
 import { prepareOperation } from './limits.js';
+import { chargeQueryCost } from './query-budget.js';
 import { type OriginPolicy, isOriginAllowed } from './origins.js';
 
 export interface WsOptions {
@@ -99,7 +100,7 @@ export function attachGraphQLWs(o: WsOptions) {
         return true;
       },
       onClose: (ctx) => release(ctx.extra),
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: async (ctx, _id, payload) => {
         // The entry for this operation is already in ctx.subscriptions.
         if (Object.keys(ctx.subscriptions).length > o.maxSubscriptionsPerConnection) {
           return [
@@ -108,7 +109,16 @@ export function attachGraphQLWs(o: WsOptions) {
             }),
           ];
         }
-        return prepareOperation(o.schema, payload, o.introspection);
+        let cost = 0;
+        const prepared = prepareOperation(o.schema, payload, o.introspection, (c) => (cost = c));
+        if (Array.isArray(prepared)) return prepared;
+        try {
+          await chargeQueryCost(cost, { viewer: ctx.extra.viewer ?? null, rateLimits: o.baseContext.rateLimits });
+        } catch (e) {
+          if (e instanceof GraphQLError) return [e];
+          throw e;
+        }
+        return prepared;
       },
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors ? { ...result, errors: formatWsErrors(result.errors, o.formatError) } : undefined,

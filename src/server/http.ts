@@ -16,6 +16,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { type HealthReport, healthHandler } from './health.js';
 import { serveMetrics } from './metrics-access.js';
 import { GRAPHQL_LIMITS, complexityPlugin, depthLimitRule, documentSizeGuard } from './limits.js';
+import { chargeQueryCost } from './query-budget.js';
 import { listen } from './listen.js';
 import { type OriginPolicy, originGuard } from './origins.js';
 
@@ -116,7 +117,7 @@ export async function startHttp(o: HttpOptions): Promise<RunningHttp> {
     hideSchemaDetailsFromClientErrors: !o.explorer,
     formatError,
     plugins: [
-      complexityPlugin(g.schema),
+      complexityPlugin<GraphQLContext>(g.schema, chargeQueryCost),
       observabilityPlugin(o.log, metrics ?? null),
       ApolloServerPluginDrainHttpServer({ httpServer: server }),
       // The explorer is our bundled GraphiQL (server/web.ts); Apollo's loads from a CDN.

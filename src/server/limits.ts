@@ -41,10 +41,18 @@ export const GRAPHQL_LIMITS = {
   maxComplexityNodes: 20_000,
 } as const;
 
-/** What one field costs beyond 1, where it does real work per item. */
-const FIELD_COSTS: Readonly<Record<string, number>> = {
-  'AudioAsset.waveform': 10, // reads the envelope row and reduces it
+/**
+ * What one field costs beyond 1, where it does real work per item. Envelope
+ * reads are batched per request and cached (services/envelope-store.ts), so
+ * a waveform costs its reduction of at most 8,192 peaks and the values it
+ * returns, not a query of its own.
+ */
+const FIELD_COSTS: Readonly<Record<string, number | ((args: Record<string, unknown>) => number)>> = {
+  'AudioAsset.waveform': (args) => 6 + Math.ceil((typeof args['bars'] === 'number' ? Math.min(Math.max(args['bars'], 1), 1024) : 64) / 64),
+  'AudioAsset.chatWaveform': 10, // the same reduction, up to 256 values, rescaled and packed
   'AudioAsset.url': 2, // signs a URL
+  'WaveformData.datUrl': 2,
+  'WaveformData.jsonUrl': 2,
   // Clients send one mutation per document: a budget of 5,000 allows ~50, so
   // a document of hundreds of aliased mutations is refused before any runs.
   'Mutation.prepareAudioUpload': 100,
@@ -54,10 +62,21 @@ const FIELD_COSTS: Readonly<Record<string, number>> = {
   'Subscription.assetUpdated': 10,
 };
 
+/**
+ * Lists whose length the server bounds without a `first`: their items' cost
+ * counts this many times. waveformData has one level per x4 zoom down to
+ * 4,096 pairs: six for the longest audio accepted by default, seven with room.
+ */
+const LIST_LENGTHS: Readonly<Record<string, number>> = {
+  'AudioAsset.waveformData': 7,
+};
+
 /** `first` multiplies what is below a connection; capped at the service's own maximum (100), which refuses more. */
 const estimator: ComplexityEstimator = ({ type, field, args, childComplexity }) => {
-  const own = FIELD_COSTS[`${type.name}.${field.name}`] ?? 1;
-  const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : 1;
+  const key = `${type.name}.${field.name}`;
+  const price = FIELD_COSTS[key] ?? 1;
+  const own = typeof price === 'function' ? price(args) : price;
+  const first = typeof args['first'] === 'number' ? Math.min(Math.max(args['first'], 1), 100) : (LIST_LENGTHS[key] ?? 1);
   return own + childComplexity * first;
 };
 
@@ -173,12 +192,13 @@ function memoFor(document: DocumentNode): Map<string, number> | null {
   return memo;
 }
 
+/** Throws when the operation is over budget; its cost otherwise (null: variables that do not coerce). */
 function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | undefined,
-  operationName: string | null | undefined): void {
+  operationName: string | null | undefined): number | null {
   const memo = memoFor(document);
   const known = memo?.get(operationName ?? '');
   // Only a cost within budget is taken from the memo: refusals are worked out (and worded) afresh.
-  if (known !== undefined && known <= GRAPHQL_LIMITS.maxComplexity) return;
+  if (known !== undefined && known <= GRAPHQL_LIMITS.maxComplexity) return known;
   let cost: number | null;
   try {
     cost = operationComplexity(schema, document, variables, operationName);
@@ -189,15 +209,20 @@ function checkComplexity(schema: GraphQLSchema, document: DocumentNode, variable
   if (cost !== null && cost > GRAPHQL_LIMITS.maxComplexity) {
     throw refused(`operation complexity ${cost} is over the limit of ${GRAPHQL_LIMITS.maxComplexity}`);
   }
+  return cost;
 }
 
-/** Apollo: the cost check, once the operation and its variables are known and before it executes. */
-export function complexityPlugin(schema: GraphQLSchema): ApolloServerPlugin {
+/** Charges an accepted operation's cost to its viewer's budget (server/query-budget.ts); throws to refuse it. */
+export type ChargeCost<TContext> = (cost: number, context: TContext) => Promise<void>;
+
+/** Apollo: the cost check, once the operation and its variables are known and before it executes; then the charge. */
+export function complexityPlugin<TContext extends object>(schema: GraphQLSchema, charge?: ChargeCost<TContext>): ApolloServerPlugin<TContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ request, document }) {
-          checkComplexity(schema, document, request.variables, request.operationName);
+        async didResolveOperation({ request, document, contextValue }) {
+          const cost = checkComplexity(schema, document, request.variables, request.operationName);
+          if (charge && cost !== null) await charge(cost, contextValue);
         },
       };
     },
@@ -231,7 +256,12 @@ export interface OperationRequest {
  * graphql-ws: the same limits as HTTP (graphql-ws alone parses and validates
  * with none of them, introspection included). Errors or execution arguments.
  */
-export function prepareOperation(schema: GraphQLSchema, payload: OperationRequest, introspection: boolean): ExecutionArgs | GraphQLError[] {
+export function prepareOperation(
+  schema: GraphQLSchema,
+  payload: OperationRequest,
+  introspection: boolean,
+  onCost?: (cost: number) => void,
+): ExecutionArgs | GraphQLError[] {
   if (typeof payload.query !== 'string') return [refused('query must be a string', 'BAD_REQUEST')];
   const bytes = Buffer.byteLength(payload.query);
   if (bytes > GRAPHQL_LIMITS.maxDocumentBytes) return [refused(tooLarge(bytes), 'PAYLOAD_TOO_LARGE', 413)];
@@ -247,7 +277,8 @@ export function prepareOperation(schema: GraphQLSchema, payload: OperationReques
   if (errors.length > 0) return errors.map((e) => refused(introspection ? e.message : e.message.replace(/ ?Did you mean(.+?)\?$/, '')));
   const variables = payload.variables ?? undefined;
   try {
-    checkComplexity(schema, document, variables, payload.operationName);
+    const cost = checkComplexity(schema, document, variables, payload.operationName);
+    if (cost !== null) onCost?.(cost);
   } catch (e) {
     return [e as GraphQLError];
   }

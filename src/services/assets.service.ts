@@ -4,11 +4,15 @@ import { type AssetView, decodeCursor, encodeCursor } from '../domain/asset.js';
 import { AssetStatus } from '../domain/asset-status.js';
 import { badInput, notFound } from '../domain/errors.js';
 import { validateBars } from '../domain/upload-policy.js';
-import { decodeEnvelope, waveformBars } from '../analysis/peaks.js';
+import { type ChatFormat, type ChatWaveformValues, chatWaveform } from '../analysis/chat-waveform.js';
+import { ANALYSIS_SAMPLE_RATE } from '../analysis/analyser.js';
+import { waveformBars } from '../analysis/peaks.js';
 import { RenditionFormat } from '../domain/processing-options.js';
-import { assetObjectKeys, opusHeaders, opusKey, uploadKey } from '../storage/keys.js';
+import { assetObjectKeys, opusHeaders, uploadKey } from '../storage/keys.js';
+import { deleteWaveformObjects } from '../storage/waveform-objects.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
+import { EnvelopeStore } from './envelope-store.js';
 import { TerminalAssetCache } from './terminal-asset-cache.js';
 
 export interface RenditionView {
@@ -16,6 +20,16 @@ export interface RenditionView {
   url: string;
   size: number;
   mimeType: string;
+}
+
+/** One zoom level as the API serves it; the URLs are signed only when asked for (getters). */
+export interface WaveformDataView {
+  sampleRate: number;
+  samplesPerPixel: number;
+  length: number;
+  bits: number;
+  readonly datUrl: Promise<string>;
+  readonly jsonUrl: Promise<string>;
 }
 
 export interface AssetPage {
@@ -26,7 +40,7 @@ export interface AssetPage {
 /** Reading and deleting a viewer's assets, and what a DONE asset resolves to. */
 export class AssetsService {
   private readonly playbackUrls: PlaybackUrls;
-  private readonly opusUrls: PlaybackUrls;
+  readonly envelopes: EnvelopeStore;
 
   /**
    * `finalAssets`: DONE/FAILED rows kept in this process; the caller feeds it
@@ -40,7 +54,7 @@ export class AssetsService {
     private readonly finalAssets: TerminalAssetCache = new TerminalAssetCache(),
   ) {
     this.playbackUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds);
-    this.opusUrls = new PlaybackUrls(storage, config.playbackUrlTtlSeconds, {}, { key: opusKey, headers: opusHeaders });
+    this.envelopes = new EnvelopeStore(assets);
   }
 
   /** The viewer's asset; a DONE or FAILED one usually from memory (see TerminalAssetCache). */
@@ -67,12 +81,12 @@ export class AssetsService {
     // This node answers from the database from now on, before its LISTEN hears of it.
     this.finalAssets.deleted(deleted.id);
     this.playbackUrls.forget(deleted.id);
-    this.opusUrls.forget(deleted.id);
+    this.envelopes.forget(deleted.id);
     // A worker running this asset hears the deletion (asset_deleted) and stops;
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
     if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
-    await Promise.all(assetObjectKeys(id).map((key) => this.storage.delete(key)));
+    await Promise.all([...assetObjectKeys(id).map((key) => this.storage.delete(key)), deleteWaveformObjects(this.storage, deleted.id)]);
     return true;
   }
 
@@ -86,11 +100,36 @@ export class AssetsService {
     return this.playbackUrls.url(asset.id);
   }
 
-  async waveform(asset: AssetView, bars: number): Promise<number[] | null> {
+  /** `request` scopes the batched envelope read (the GraphQL context): see EnvelopeStore. */
+  async waveform(asset: AssetView, bars: number, request: object): Promise<number[] | null> {
     validateBars(bars);
     if (asset.status !== AssetStatus.DONE) return null;
-    const stored = await this.assets.loadEnvelope(asset.id);
-    return stored ? waveformBars(decodeEnvelope(stored), bars) : null;
+    const envelope = await this.envelopes.load(request, asset.id);
+    return envelope ? waveformBars(envelope, bars) : null;
+  }
+
+  async chatWaveform(asset: AssetView, format: ChatFormat, request: object): Promise<ChatWaveformValues | null> {
+    if (asset.status !== AssetStatus.DONE) return null;
+    const envelope = await this.envelopes.load(request, asset.id);
+    return envelope ? chatWaveform(envelope, format, asset.durationSeconds ?? envelope.sampleCount / ANALYSIS_SAMPLE_RATE) : null;
+  }
+
+  /** The stored zoom levels, finest first; null until DONE and for assets DONE before levels were made. */
+  waveformData(asset: AssetView): WaveformDataView[] | null {
+    if (asset.status !== AssetStatus.DONE || !asset.waveformLevels) return null;
+    const urls = this.playbackUrls;
+    return asset.waveformLevels.map((l) => ({
+      sampleRate: ANALYSIS_SAMPLE_RATE,
+      samplesPerPixel: l.samplesPerPixel,
+      length: l.length,
+      bits: l.bits,
+      get datUrl() {
+        return urls.waveformUrl(asset.id, l.samplesPerPixel, 'dat');
+      },
+      get jsonUrl() {
+        return urls.waveformUrl(asset.id, l.samplesPerPixel, 'json');
+      },
+    }));
   }
 
   /** The renditions made for a DONE asset, each with a presigned GET like `url`'s. */
@@ -98,7 +137,7 @@ export class AssetsService {
     if (asset.status !== AssetStatus.DONE) return [];
     const size = asset.renditionSizes?.[RenditionFormat.OPUS_OGG];
     if (size === undefined) return [];
-    const url = await this.opusUrls.url(asset.id);
+    const url = await this.playbackUrls.opusUrl(asset.id);
     return [{ format: RenditionFormat.OPUS_OGG, url, size, mimeType: opusHeaders(asset.id).contentType }];
   }
 }

@@ -8,6 +8,7 @@ import type { PcmAnalyser } from '../analysis/analyser.js';
 import { LoudnessMeter } from '../analysis/loudness.js';
 import { normalisationGainDb } from '../analysis/normalise.js';
 import { PeakReducer, encodeEnvelope } from '../analysis/peaks.js';
+import { WaveformLevelsAnalyser } from '../analysis/waveform-files.js';
 import type { AssetPatch, AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
@@ -24,6 +25,7 @@ import { assetObjectKeys, opusKey, outputHeaders, outputKey, uploadKey } from '.
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
 import { niceFor } from '../domain/fairness.js';
+import { deleteWaveformObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -61,25 +63,26 @@ const PROGRESS_INTERVAL_MS = 250;
 const PROGRESS_QUIET_START_MS = 1000;
 
 /** The analysers of one job, created fresh for it; their results arrive in Done.analyses in this order. */
-function jobAnalysers() {
-  return [new PeakReducer(), new LoudnessMeter()] as const satisfies readonly PcmAnalyser[];
+function jobAnalysers(workDir: string) {
+  return [new PeakReducer(), new WaveformLevelsAnalyser(workDir), new LoudnessMeter()] as const satisfies readonly PcmAnalyser[];
 }
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
 type RunPlanInput = Omit<PlanInput, 'pipelined'>;
 /** What both runs of a job share (the measuring one, then the encode). */
 type RunCommon = Pick<RunRequest<readonly PcmAnalyser[]>, 'ffmpegPath' | 'headerSeconds' | 'limits' | 'signal'>;
 
-/** The files a finished job stores: the M4A and its renditions. */
+/** The files a finished job stores: the M4A, its waveform levels and its renditions. */
 function jobOutputs(assetId: string, done: JobDone, renditions: RenditionPlan): OutputFile[] {
+  const [, levels] = done.analyses;
   const extra = renditions.files.map(({ key, path, contentType, contentDisposition }) => ({ key, path, contentType, contentDisposition }));
-  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }, ...extra];
+  return [{ key: outputKey(assetId), path: done.m4aPath, ...outputHeaders(assetId) }, ...waveformOutputs(assetId, levels), ...extra];
 }
 
 /** Done, as the asset records it: the one mapping of a finished run to the row. */
 function doneFields(done: JobDone, detectedType: string, renditionSizes: Record<string, number>): AssetPatch {
-  const [envelope, loudness] = done.analyses;
+  const [envelope, levels, loudness] = done.analyses;
   return {
-    detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope),
+    detectedType, durationSeconds: done.durationSeconds, envelope: encodeEnvelope(envelope), waveformLevels: waveformLevelsOf(levels),
     ...loudnessFields(loudness), loudnessMeasuredAt: new Date(), renditionSizes,
   };
 }
@@ -198,7 +201,7 @@ export class ProcessingService {
     }
     const extraOutputs = renditions.files.map((f) => ({ args: f.args, path: f.path }));
     return runMedia({
-      ...common, plan: { ...plan, gainDb, extraOutputs }, analysers: jobAnalysers(), onProgress: target === null ? report : (f) => report(0.5 + f / 2),
+      ...common, plan: { ...plan, gainDb, extraOutputs }, analysers: jobAnalysers(path.dirname(plan.m4aPath)), onProgress: target === null ? report : (f) => report(0.5 + f / 2),
     });
   }
 
@@ -279,6 +282,6 @@ export class ProcessingService {
   }
 
   private async removeObjects(id: string): Promise<void> {
-    await Promise.all(assetObjectKeys(id).map((key) => this.storage.delete(key)));
+    await Promise.all([...assetObjectKeys(id).map((key) => this.storage.delete(key)), deleteWaveformObjects(this.storage, id)]);
   }
 }

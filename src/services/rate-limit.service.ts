@@ -1,8 +1,12 @@
 import type pg from 'pg';
 import { ApiError } from '../domain/errors.js';
 
-/** The mutations with a per-user budget, and how many calls a minute each allows. */
-export type RateLimitedAction = 'prepareAudioUpload' | 'completeAudioUpload' | 'renewUploadUrls';
+/**
+ * What has a per-user budget a minute: the upload mutations (calls) and
+ * `query`, every GraphQL operation priced by its complexity (points).
+ * A budget of 0 means no limit.
+ */
+export type RateLimitedAction = 'prepareAudioUpload' | 'completeAudioUpload' | 'renewUploadUrls' | 'query';
 export type RateLimits = Record<RateLimitedAction, number>;
 
 /** key (varchar 255: `<action>:<user>`) -> points, expire (epoch ms); rate-limiter-flexible's layout, which earlier versions used. */
@@ -27,6 +31,8 @@ const UPSERT_SQL = `insert into ${RATE_LIMIT_TABLE} as r (key, points, expire)
 
 interface Waiter {
   action: RateLimitedAction;
+  /** What this call costs: 1 for a mutation, the complexity for a query. */
+  points: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -37,8 +43,13 @@ interface Waiter {
  * arrival order, exactly as if each had been counted by its own statement.
  */
 export function fits(totalAfter: number, n: number, perMinute: number): boolean[] {
-  const first = totalAfter - n + 1;
-  return Array.from({ length: n }, (_, i) => first + i <= perMinute);
+  return fitsPoints(totalAfter, Array.from({ length: n }, () => 1), perMinute);
+}
+
+/** `fits` for calls of different weights: each fits when the total up to and including it is within the budget. */
+export function fitsPoints(totalAfter: number, points: readonly number[], perMinute: number): boolean[] {
+  let total = totalAfter - points.reduce((a, b) => a + b, 0);
+  return points.map((p) => (total += p) <= perMinute);
 }
 
 /**
@@ -67,14 +78,15 @@ export class RateLimitService {
    * retryAfterSeconds) once the minute's budget is spent. A database error
    * propagates: the mutation would need the database anyway.
    */
-  consume(action: RateLimitedAction, userId: string): Promise<void> {
+  consume(action: RateLimitedAction, userId: string, points = 1): Promise<void> {
+    if (this.limits[action] === 0) return Promise.resolve();
     const key = `${action}:${userId}`;
     // Auth caps `sub` at 200 characters; a longer key would fail its whole batch.
     if (key.length > 255) return Promise.reject(new Error('rate limit: user id too long'));
     return new Promise((resolve, reject) => {
       const waiters = this.queue.get(key);
-      if (waiters) waiters.push({ action, resolve, reject });
-      else this.queue.set(key, [{ action, resolve, reject }]);
+      if (waiters) waiters.push({ action, points, resolve, reject });
+      else this.queue.set(key, [{ action, points, resolve, reject }]);
       if (!this.flushing) void this.flush();
     });
   }
@@ -116,13 +128,13 @@ export class RateLimitService {
     const { rows } = await this.pool.query<{ key: string; points: number; expire: string }>({
       name: 'rate_limit_count',
       text: UPSERT_SQL,
-      values: [keys, keys.map((k) => batch.get(k)!.length), now + WINDOW_MS, now],
+      values: [keys, keys.map((k) => batch.get(k)!.reduce((sum, w) => sum + w.points, 0)), now + WINDOW_MS, now],
     });
     for (const row of rows) {
       const waiters = batch.get(row.key)!;
       batch.delete(row.key);
       const perMinute = this.limits[waiters[0]!.action];
-      const ok = fits(row.points, waiters.length, perMinute);
+      const ok = fitsPoints(row.points, waiters.map((w) => w.points), perMinute);
       const retryAfterSeconds = Math.max(1, Math.ceil((Number(row.expire) - now) / 1000));
       waiters.forEach((w, i) => (ok[i] ? w.resolve() : w.reject(limited(w.action, perMinute, retryAfterSeconds))));
     }
@@ -132,7 +144,8 @@ export class RateLimitService {
 }
 
 function limited(action: RateLimitedAction, perMinute: number, retryAfterSeconds: number): ApiError {
-  return new ApiError('RATE_LIMITED', `${action} is limited to ${perMinute} calls a minute per user; try again in ${retryAfterSeconds} s`, {
+  const what = action === 'query' ? `queries are limited to ${perMinute} complexity points` : `${action} is limited to ${perMinute} calls`;
+  return new ApiError('RATE_LIMITED', `${what} a minute per user; try again in ${retryAfterSeconds} s`, {
     retryAfterSeconds,
   });
 }

@@ -1,7 +1,7 @@
 import type { AssetRepository } from '../db/asset.repository.js';
 import { ASSET_ERROR_MESSAGES, AssetErrorCode, AssetStatus } from '../domain/asset-status.js';
 import type { Logger } from '../log.js';
-import { OUTPUT_PREFIX, UPLOAD_PREFIX, assetIdOfKey, uploadKey } from '../storage/keys.js';
+import { OUTPUT_PREFIX, UPLOAD_PREFIX, WAVEFORM_PREFIX, assetIdOfKey, uploadKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
 
 export interface SweepResult {
@@ -44,7 +44,12 @@ export class SweepService {
     const expired = await this.expireUploads(log);
     const lateUploadsDeleted = await this.deleteLateUploads();
     const orphansDeleted = options.full
-      ? [...(await this.deleteOrphans(UPLOAD_PREFIX, KEEPS_ORIGINAL)), ...(await this.deleteOrphans(OUTPUT_PREFIX, KEEPS_OUTPUT))]
+      ? [
+          ...(await this.deleteOrphans(UPLOAD_PREFIX, KEEPS_ORIGINAL)),
+          ...(await this.deleteOrphans(OUTPUT_PREFIX, KEEPS_OUTPUT)),
+          // Waveform levels are outputs too: kept for the same states.
+          ...(await this.deleteOrphans(WAVEFORM_PREFIX, KEEPS_OUTPUT)),
+        ]
       : [];
     if (expired || orphansDeleted.length) log.info({ expired, lateUploadsDeleted, orphans: orphansDeleted.length }, 'sweep');
     return { expired, lateUploadsDeleted, orphansDeleted };

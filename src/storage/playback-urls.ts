@@ -1,6 +1,6 @@
 import { Lru } from '../cache/lru.js';
-import { outputHeaders, outputKey } from './keys.js';
-import type { Storage } from './s3.js';
+import { type WaveformFormat, outputHeaders, outputKey, waveformHeaders, waveformKey, opusHeaders, opusKey } from './keys.js';
+import type { PresignGetResponse, Storage } from './s3.js';
 import { MAX_PRESIGN_EXPIRES_SECONDS } from './sigv4.js';
 
 /** The longest signing window: URLs are re-signed at least hourly. */
@@ -43,15 +43,7 @@ interface Entry {
   url: Promise<string>;
 }
 
-/** Which object of an asset a PlaybackUrls signs, and how it is served. */
-export interface SignedObject {
-  key(assetId: string): string;
-  headers(assetId: string): { contentType: string; contentDisposition: string };
-}
-
-const M4A: SignedObject = { key: outputKey, headers: outputHeaders };
-
-/** The presigned GET of each DONE asset's M4A (or another of its objects), one per asset and signing window (bounded LRU). */
+/** The presigned GETs of each DONE asset's M4A and waveform levels, one per object and signing window (bounded LRU). */
 export class PlaybackUrls {
   private readonly cache: Lru<string, Entry>;
   private readonly now: () => number;
@@ -60,29 +52,39 @@ export class PlaybackUrls {
     private readonly storage: Pick<Storage, 'presignPublicGet'>,
     private readonly ttlSeconds: number,
     options: { maxEntries?: number; now?: () => number } = {},
-    private readonly object: SignedObject = M4A,
   ) {
     this.cache = new Lru(options.maxEntries ?? 10_000);
     this.now = options.now ?? Date.now;
   }
 
-  /** Served with the object's content type under a server-made name, whatever its metadata says. */
+  /** Served as audio/mp4 under a server-made name, whatever the object's metadata says. */
   url(assetId: string): Promise<string> {
+    return this.signed(assetId, outputKey(assetId), outputHeaders(assetId));
+  }
+
+  /** One zoom level of the waveform data (`waveform/<id>/<spp>.dat|.json`), cached like `url`. */
+  waveformUrl(assetId: string, samplesPerPixel: number, format: WaveformFormat): Promise<string> {
+    const key = waveformKey(assetId, samplesPerPixel, format);
+    return this.signed(key, key, waveformHeaders(format));
+  }
+
+  /** The OPUS_OGG rendition (`audio/<id>.ogg`, served as audio/ogg), cached like `url`. */
+  opusUrl(assetId: string): Promise<string> {
+    const key = opusKey(assetId);
+    return this.signed(key, key, opusHeaders(assetId));
+  }
+
+  private signed(cacheKey: string, key: string, headers: PresignGetResponse): Promise<string> {
     const nowMs = this.now();
-    const cached = this.cache.get(assetId);
+    const cached = this.cache.get(cacheKey);
     if (cached && cached.startsAtMs <= nowMs && nowMs < cached.endsAtMs) return cached.url;
     const w = signingWindow(nowMs, this.ttlSeconds);
-    const url = this.storage.presignPublicGet(
-      this.object.key(assetId),
-      w.expiresInSeconds,
-      this.object.headers(assetId),
-      w.signingDate,
-    );
+    const url = this.storage.presignPublicGet(key, w.expiresInSeconds, headers, w.signingDate);
     if (w.endsAtMs > nowMs) {
       const entry = { startsAtMs: w.signingDate.getTime(), endsAtMs: w.endsAtMs, url };
-      this.cache.set(assetId, entry);
+      this.cache.set(cacheKey, entry);
       url.catch(() => {
-        if (this.cache.peek(assetId) === entry) this.cache.delete(assetId);
+        if (this.cache.peek(cacheKey) === entry) this.cache.delete(cacheKey);
       });
     }
     return url;

@@ -10,6 +10,7 @@ import { makeAudio } from '../helpers/fixtures.js';
 import { ASSET, COMPLETE, METRICS_HEADERS, collect, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
 import { ffmpegProcesses, spawnService, waitFor } from '../helpers/processes.js';
 import { type TestDatabase, type TestS3, testDatabase, testS3 } from '../helpers/services.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const STATUS = `query($id: ID!) { asset(id: $id) { status progress duration error { code } } }`;
 type Asset = { status: string; progress: number | null; duration: number | null; error: { code: string } | null };
@@ -67,7 +68,7 @@ describe('faults: worker processes killed, stopped and restarted', () => {
     const recoverySeconds = (Date.now() - killedAt) / 1000;
     assert.equal(final.status, 'DONE', JSON.stringify(final));
     assert.ok(recoverySeconds < 60, `recovered in ${recoverySeconds} s`);
-    assert.deepEqual((await s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+    assert.deepEqual(objectsOf(await s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
     assert.deepEqual(await jobDirs(tmp), [], 'the dead worker\'s temp dir was swept at the next start');
     assert.deepEqual(await ffmpegProcesses(id), []);
     w2.child.kill('SIGTERM');
@@ -173,7 +174,7 @@ describe('faults: time limit, storage restart, database connections cut', () => 
       assert.ok(killed.rows[0].n > 0);
       const events = await sub.done;
       assert.equal(events.at(-1)!.assetUpdated.status, 'DONE', JSON.stringify(events.at(-1)));
-      assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+      assert.deepEqual(objectsOf(await t.s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
       const health = await waitFor('healthy again', async () => (await fetch(`${t.app.url}/healthz`)).ok, 10_000);
       assert.ok(health);
     } finally {

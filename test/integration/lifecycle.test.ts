@@ -7,6 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { makeAudio } from '../helpers/fixtures.js';
 import { COMPLETE, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 import { ffmpegProcesses, waitFor } from '../helpers/processes.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const MIB = 1024 * 1024;
 const PREPARE_MULTIPART = /* GraphQL */ `
@@ -95,7 +96,7 @@ describe('upload lifecycle', () => {
     assert.equal(done.data.completeAudioUpload.status, 'QUEUED', JSON.stringify(done));
     const events = await sub.done;
     assert.equal(events.at(-1)!.assetUpdated.status, 'DONE', JSON.stringify(events));
-    assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+    assert.deepEqual(objectsOf(await t.s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
     const renewDone = await t.gql(RENEW, { id });
     assert.equal(renewDone.errors?.[0]?.extensions?.code, 'BAD_USER_INPUT');
   });

@@ -73,11 +73,57 @@ describe('rate limits under a flood, across API processes', () => {
   });
 });
 
+describe('a query budget per user, in complexity points (issue 25, item 4)', () => {
+  let one: TestApp;
+  let two: TestApp;
+  before(async () => {
+    one = await startTestApp({ role: 'api', env: { QUERY_COST_PER_MINUTE: '5000' } });
+    two = await startTestApp({ role: 'api', env: { QUERY_COST_PER_MINUTE: '5000' }, db: one.db, s3: one.s3 });
+  });
+  after(async () => {
+    await two?.stop();
+    await one?.stop();
+  });
+
+  const heavy = `{ ${['a', 'b', 'c', 'd'].map((k) => `${k}: assets(first: 100) { nodes { waveform } }`).join(' ')} }`;
+
+  it('refuses the second four-alias waveform query of a user in a minute on any process, and nobody else', async () => {
+    const looper = await one.token('looper');
+    assert.equal(codeOf(await one.gql(heavy, {}, looper)), 'OK');
+    const refused = await two.gql(heavy, {}, looper);
+    assert.equal(codeOf(refused), 'RATE_LIMITED');
+    assert.equal(refused.status, 429);
+    assert.match(refused.errors![0]!.message, /limited to 5000 complexity points a minute/);
+    assert.ok((refused.errors![0]!.extensions!['retryAfterSeconds'] as number) >= 1);
+    // Cheap operations are not counted: the looper can still read one asset.
+    assert.equal(codeOf(await one.gql(`{ asset(id: "00000000-0000-4000-8000-000000000000") { id } }`, {}, looper)), 'OK');
+    const bystander = await one.token('bystander');
+    assert.equal(codeOf(await two.gql(heavy, {}, bystander)), 'OK');
+  });
+
+  it('charges operations over graphql-ws too', async () => {
+    const socket = one.ws(await one.token('ws-looper'));
+    const run = () =>
+      new Promise<string>((resolve) => {
+        let code = 'OK';
+        socket.subscribe({ query: heavy }, {
+          next: (r) => {
+            if (r.errors) code = String(r.errors[0]?.extensions?.['code']);
+          },
+          error: (e) => resolve(String((e as { extensions?: { code?: string } }[])[0]?.extensions?.code ?? e)),
+          complete: () => resolve(code),
+        });
+      });
+    assert.equal(await run(), 'OK');
+    assert.equal(await run(), 'RATE_LIMITED');
+  });
+});
+
 describe('RateLimitService: calls counted together in one statement', () => {
   let db: TestDatabase;
   let pool: pg.Pool;
   let statements = 0;
-  const LIMIT = { prepareAudioUpload: 3, completeAudioUpload: 2, renewUploadUrls: 1 };
+  const LIMIT = { prepareAudioUpload: 3, completeAudioUpload: 2, renewUploadUrls: 1, query: 10 };
   before(async () => {
     db = await testDatabase();
     pool = new pg.Pool({ connectionString: db.url, max: 4 });
@@ -130,6 +176,14 @@ describe('RateLimitService: calls counted together in one statement', () => {
       assert.equal(mine.filter((r) => r === 'OK').length, 3, mine.join());
       assert.equal(mine.filter((r) => r === 'RATE_LIMITED').length, 5, mine.join());
     }
+  });
+
+  it('counts query points by weight, and a budget of 0 never refuses', async () => {
+    const limits = await RateLimitService.start(pool, LIMIT);
+    const results = await Promise.all([4, 4, 4, 1].map((p) => outcome(limits.consume('query', 'weigher', p))));
+    assert.deepEqual(results, ['OK', 'OK', 'RATE_LIMITED', 'RATE_LIMITED']);
+    const open = await RateLimitService.start(pool, { ...LIMIT, query: 0 });
+    for (let i = 0; i < 3; i++) assert.equal(await outcome(open.consume('query', 'free', 1_000_000)), 'OK');
   });
 
   it('starts counting again once the minute has passed, and says when', async () => {

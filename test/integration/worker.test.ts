@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
 import { decodeMono, inspectM4a } from '../helpers/inspect-audio.js';
 import { ASSET, COMPLETE, METRICS_HEADERS, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const SUBSCRIBE = /* GraphQL */ `
   subscription($id: ID) { assetUpdated(id: $id) { id status progress duration url error { code } } }`;
@@ -40,8 +41,7 @@ async function counter(t: TestApp, series: string): Promise<number> {
 const transcodes = (t: TestApp, processes: 1 | 2) => counter(t, `audio_transcodes_total{processes="${processes}"}`);
 
 async function bucketHoldsOnly(t: TestApp, id: string, expected: string[]) {
-  const keys = (await t.s3.listKeys()).filter((k) => k.includes(id));
-  assert.deepEqual(keys, expected);
+  assert.deepEqual(objectsOf(await t.s3.listKeys(), id), expected);
 }
 
 describe('media worker', () => {
@@ -95,7 +95,7 @@ describe('media worker', () => {
       assert.equal(info.sampleRate, 44100);
       assert.ok(info.bitRate > 40_000 && info.bitRate < 80_000, `bit rate ${info.bitRate}`);
       assert.ok(info.boxes.indexOf('moov') < info.boxes.indexOf('mdat'), info.boxes.join());
-      await bucketHoldsOnly(t, id, [`audio/${id}.m4a`]);
+      await bucketHoldsOnly(t, id, [`audio/${id}.m4a`, `waveform/${id}/`]);
       assert.deepEqual(await leftoverTmp(t), []);
     });
   }
@@ -135,7 +135,7 @@ describe('media worker', () => {
     assert.ok(Math.abs(done.duration! - seconds) < 0.1, `duration ${done.duration}`);
     const decoded = await decodeMono(out);
     assert.ok(Math.abs(decoded.samples / 44_100 - seconds) < 0.1, `decodes to ${decoded.samples} samples`);
-    await bucketHoldsOnly(t, id, [`audio/${id}.m4a`]);
+    await bucketHoldsOnly(t, id, [`audio/${id}.m4a`, `waveform/${id}/`]);
     assert.deepEqual(await leftoverTmp(t), []);
   });
 

@@ -22,6 +22,7 @@ function row(status: AssetStatus, ownerId = 'alice'): AssetView & { multipartUpl
     detectedType: null,
     progress: null,
     durationSeconds: status === AssetStatus.DONE ? 3 : null,
+    waveformLevels: null,
     errorCode: null,
     errorMessage: null,
     version: 1,
@@ -48,7 +49,12 @@ function setup(initial: ReturnType<typeof row>) {
       return r;
     },
   } as unknown as AssetRepository;
-  const storage = { delete: async () => {}, abortMultipart: async () => true, presignPublicGet: async () => 'u' } as unknown as Storage;
+  const storage = {
+    delete: async () => {},
+    abortMultipart: async () => true,
+    presignPublicGet: async () => 'u',
+    listKeys: async function* () {},
+  } as unknown as Storage;
   const cache = new TerminalAssetCache();
   cache.listening(true);
   const service = new AssetsService(repo, storage, { playbackUrlTtlSeconds: 86_400 }, cache);

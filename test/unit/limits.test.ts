@@ -55,7 +55,14 @@ describe('operationComplexity', () => {
 
   it('prices work: a waveform more than a field, a mutation more than a query', () => {
     assert.ok(cost(`{ asset(id: "x") { waveform } }`)! > cost(`{ asset(id: "x") { id } }`)! + 5);
+    assert.ok(cost(`{ asset(id: "x") { waveform(bars: 1024) } }`)! > cost(`{ asset(id: "x") { waveform } }`)! + 10, "more bars cost more");
     assert.ok(cost(`mutation { deleteAudioAsset(id: "x") }`)! >= 100);
+  });
+
+  it('prices waveform data by its levels (up to seven) and their signed URLs', () => {
+    const one = cost(`{ asset(id: "x") { id } }`)!;
+    assert.equal(cost(`{ asset(id: "x") { id waveformData { samplesPerPixel datUrl jsonUrl } } }`), one + 1 + 7 * (1 + 2 + 2));
+    assert.ok(cost(`{ asset(id: "x") { chatWaveform(format: DISCORD) { values } } }`)! >= one + 10);
   });
 
   it('stops counting a document that spreads fragments 2^30 times over (node budget)', () => {
@@ -167,7 +174,7 @@ describe('complexityPlugin: the cost of a document is remembered only where vari
     }
   }
   const heavy = (first: string, directive = '') =>
-    Array.from({ length: 5 }, (_, i) => `a${i}: assets(first: ${first}) ${directive} { nodes { id waveform } }`).join(' ');
+    Array.from({ length: 10 }, (_, i) => `a${i}: assets(first: ${first}) ${directive} { nodes { id waveform } }`).join(' ');
 
   it('prices `first: $n` anew for every request of the same document', async () => {
     const doc = parse(`query($n: Int!) { ${heavy('$n')} }`);

@@ -19,6 +19,7 @@ function asset(status: AssetStatus, version = 1, over: Partial<AssetView> = {}):
     detectedType: null,
     progress: status === AssetStatus.DONE ? 1 : null,
     durationSeconds: status === AssetStatus.DONE ? 12.5 : null,
+    waveformLevels: null,
     errorCode: null,
     errorMessage: null,
     version,

@@ -5,6 +5,7 @@ import { useEffect, useRef, useState } from 'react';
 import { formatTime } from '../format';
 import { AssetUrlQuery } from '../operations';
 import { Waveform } from './Waveform';
+import { WaveformZoom } from './WaveformZoom';
 
 interface Props {
   id: string;
@@ -90,6 +91,7 @@ export function Player({ id, filename, url, duration, bars }: Props) {
           {formatTime(current)} / {formatTime(duration)}
         </span>
       </div>
+      <WaveformZoom id={id} label={filename} duration={duration} current={current} onSeek={seek} />
       {broken && <p className="error-text">{broken}</p>}
     </div>
   );
