@@ -7,6 +7,7 @@ import { PgListener } from '../events/pg-listener.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
+import { assertSandboxed, detectSandboxTools } from '../media/sandbox.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
@@ -34,6 +35,10 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const ffmpeg = await resolveFfmpeg(d.config.ffmpegPath ?? undefined);
   d.log.info({ ffmpeg: ffmpeg.path, version: ffmpeg.version, source: ffmpeg.source, movieTimescale: ffmpeg.movieTimescale }, 'ffmpeg in use');
   if (ffmpeg.warning) d.log.warn(ffmpeg.warning);
+  // Refuses (production) before taking a job that ffmpeg would run unconfined.
+  const sandbox = await detectSandboxTools();
+  assertSandboxed(sandbox, d.config.nodeEnv);
+  d.log.info({ bwrap: sandbox.bwrap !== null, runAs: sandbox.runAs, prlimit: sandbox.prlimit !== null }, 'ffmpeg sandbox');
   const processing = new ProcessingService(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path,
     movieTimescale: ffmpeg.movieTimescale,
