@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { type Role, startApp } from './app.js';
 import { ConfigError, type Config, describeConfig, parseConfig } from './config/config.js';
 import { EmbeddedPostgresError } from './embedded/pg-error.js';
+import { SandboxUnavailableError } from './media/sandbox.js';
 import { createLogger } from './log.js';
 
 // npm scripts run on the Node that the pinned `node-linux-*` optional
@@ -74,6 +75,6 @@ async function main(): Promise<void> {
 
 main().catch((e) => {
   // A failure with a message written for people gets that one line, not a stack trace.
-  console.error(e instanceof EmbeddedPostgresError ? e.message : e);
+  console.error(e instanceof EmbeddedPostgresError || e instanceof SandboxUnavailableError ? e.message : e);
   process.exit(1);
 });

@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { resolveFfmpeg } from '../media/ffmpeg-binary.js';
 import { NO_LIBOPUS_WARNING, hasLibopus } from '../renditions/opus.js';
+import { assertSandboxed, detectSandboxTools } from '../media/sandbox.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
 import { LoudnessBackfill } from '../services/loudness-backfill.service.js';
@@ -40,6 +41,10 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   if (ffmpeg.warning) d.log.warn(ffmpeg.warning);
   const libopus = await hasLibopus(ffmpeg.path);
   if (!libopus) d.log.warn(NO_LIBOPUS_WARNING);
+  // Refuses (production) before taking a job that ffmpeg would run unconfined.
+  const sandbox = await detectSandboxTools();
+  assertSandboxed(sandbox, d.config.nodeEnv);
+  d.log.info({ bwrap: sandbox.bwrap !== null, runAs: sandbox.runAs, prlimit: sandbox.prlimit !== null }, 'ffmpeg sandbox');
   const processing = new ProcessingService(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path,
     movieTimescale: ffmpeg.movieTimescale,

@@ -1,25 +1,28 @@
 // Runs one ffmpeg run (one process, or a decoder piped into an encoder) as
-// process groups of their own, in a scrubbed environment, under rlimits, and
+// process groups of their own, each in the sandbox sandbox.ts chooses (under
+// bubblewrap as nobody, or as another user), with a scrubbed environment,
+// under rlimits, and
 // never lets it outlive the caller's intent: every ending that is not ffmpeg
 // exiting by itself SIGKILLs every group, and the promise settles only after
 // 'close' of each (all pipes shut = nothing left). Its stderr is kept for the
 // logs only, redacted: a file controls part of what ffmpeg prints.
 import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_process';
+import { chown } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
+import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand } from './sandbox.js';
 
-export interface FfmpegLimits {
-  /** RLIMIT_CPU soft limit (ffmpeg gets SIGXCPU and stops); hard = soft + 5 s. */
-  cpuSeconds?: number;
-  /** RLIMIT_AS. Debian's ffmpeg 5.1 maps ~270 MiB of libraries before reading a byte; peak VSZ ~310 MiB. */
-  addressSpaceBytes?: number;
-  nice?: number;
-}
+/** Per run (the caller sets the nice level per job); unset fields take RUNNER_DEFAULTS. */
+export type FfmpegLimits = Partial<SandboxLimits>;
 
 export interface RunFfmpegOptions {
   ffmpegPath: string;
   args: string[];
+  /** The job's private directory: the only place ffmpeg may write (its outputs live there). */
+  workDir: string;
+  /** Files ffmpeg must read besides the system's (a private CA file). */
+  readOnlyPaths?: readonly string[];
   /**
    * Called synchronously for every stdout chunk; a throw kills ffmpeg and
    * rejects. The chunk is a view of a reused buffer: consume it, don't keep it.
@@ -48,41 +51,25 @@ export interface FfmpegResult {
   limitHit: boolean;
   /** For logs only. */
   stderrTail: string;
-  /** Which sandbox wrappers were found and used for this run. */
-  sandbox: { prlimit: boolean; nice: boolean };
+  /** The sandbox this run used, and whether its limits and nice level applied. */
+  sandbox: { kind: SandboxKind; prlimit: boolean; nice: boolean };
 }
 
 export const RUNNER_DEFAULTS = {
   stallTimeoutMs: 15_000,
   cpuSeconds: 900,
+  /** Debian's ffmpeg 5.1 maps ~270 MiB of libraries before reading a byte; peak VSZ ~310 MiB. */
   addressSpaceBytes: 1024 ** 3,
+  /** The largest output (an M4A of the longest allowed input is far smaller). */
+  fileSizeBytes: 2 * 1024 ** 3,
+  /**
+   * Threads count, and outside bubblewrap per user (every ffmpeg of the
+   * worker's, or nobody's, user): a bound on a fork bomb, not a tight fit.
+   */
+  processes: 4096,
+  openFiles: 256,
   nice: 10,
 };
-
-interface SandboxTools {
-  prlimit: string | null;
-  nice: string | null;
-}
-
-let sandboxTools: Promise<SandboxTools> | undefined;
-
-/** Looked up once per process; absent tools mean running without them. */
-export function findSandboxTools(): Promise<SandboxTools> {
-  sandboxTools ??= (async () => ({
-    prlimit: await findExecutable('prlimit', '/usr/bin:/bin:/usr/sbin:/sbin'),
-    nice: await findExecutable('nice', '/usr/bin:/bin'),
-  }))();
-  return sandboxTools;
-}
-
-/** The argv that runs ffmpeg under the available limits (prlimit and nice exec it: same pid). */
-export function wrapCommand(ffmpegPath: string, args: readonly string[], limits: Required<FfmpegLimits>, tools: SandboxTools): string[] {
-  const argv = [ffmpegPath, ...args];
-  if (tools.nice !== null) argv.unshift(tools.nice, '-n', String(limits.nice));
-  const cpu = Math.ceil(limits.cpuSeconds);
-  if (tools.prlimit !== null) argv.unshift(tools.prlimit, `--cpu=${cpu}:${cpu + 5}`, `--as=${Math.floor(limits.addressSpaceBytes)}`, '--core=0', '--');
-  return argv;
-}
 
 const STDERR_TAIL_CHARS = 4096;
 
@@ -230,21 +217,22 @@ function supervise(children: Child[], pcm: PcmChannel, options: RunFfmpegOptions
 export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult> {
   const ffmpegPath = await findExecutable(options.ffmpegPath);
   if (ffmpegPath === null) throw new Error(`ffmpeg not found or not executable: ${options.ffmpegPath}`);
-  const tools = await findSandboxTools();
-  const { cpuSeconds, addressSpaceBytes, nice } = { ...RUNNER_DEFAULTS, ...options.limits };
-  const limits: Required<FfmpegLimits> = { cpuSeconds, addressSpaceBytes, nice };
-  const sandbox = { prlimit: tools.prlimit !== null, nice: tools.nice !== null };
+  const tools = await detectSandboxTools();
+  const { stallTimeoutMs: _, ...defaults } = RUNNER_DEFAULTS;
+  const limits: SandboxLimits = { ...defaults, ...options.limits };
+  const command = (args: string[]) =>
+    sandboxCommand({ ffmpegPath, args, workDir: options.workDir, limits, tools, readOnlyPaths: options.readOnlyPaths ?? [] });
+  const { kind } = command([]);
+  const sandbox = { kind, prlimit: tools.prlimit !== null, nice: tools.nice !== null };
   if (options.signal?.aborted) return { exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false, stderrTail: '', sandbox };
-  const spawnOptions = {
-    // Its own process group, so one kill(-pgid) reaches anything it starts.
-    detached: true,
-    // ffmpeg needs no variables; ours hold storage and database secrets,
-    // and http_proxy would silently reroute the input.
-    env: { LC_ALL: 'C' },
-  };
+  // As another user, ffmpeg writes its outputs into a dir the worker created.
+  if (kind === 'user' && tools.runAs) await chown(options.workDir, tools.runAs.uid, tools.runAs.gid);
   const start = (args: string[], stdio: StdioOptions): Child => {
-    const [command, ...argv] = wrapCommand(ffmpegPath, args, limits, tools);
-    return spawn(command!, argv, { ...spawnOptions, stdio }) as Child;
+    const [program, ...argv] = command(args).argv;
+    // Its own process group, so one kill(-pgid) reaches anything it starts.
+    // ffmpeg needs no variables; ours hold storage and database secrets (and
+    // bubblewrap's pid 1 keeps what it was started with).
+    return spawn(program!, argv, { detached: true, env: SANDBOX_ENV, stdio }) as Child;
   };
   const pcm = await openPcmChannel();
   // The encoder first: the decoder's fd 3 is a copy of our end of its stdin.
@@ -262,14 +250,19 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     encoder?.stdin?.destroy();
   }
   const run = await supervise(encoder ? [decoder, encoder] : [decoder], pcm, options, options.stallTimeoutMs ?? RUNNER_DEFAULTS.stallTimeoutMs);
-  const primary = primaryEnd(run.ends);
-  const [decoderEnd, encoderEnd] = run.ends;
+  // bubblewrap exits 128 + N for an ffmpeg killed by signal N.
+  const ends = run.ends.map((end) => {
+    const signal = endingSignal(kind, end.code, end.signal);
+    return signal === end.signal ? end : { ...end, code: null, signal };
+  });
+  const primary = primaryEnd(ends);
+  const [decoderEnd, encoderEnd] = ends;
   return {
     exitCode: primary.code,
     signal: primary.signal,
     stalled: run.ending === 'stall',
     aborted: run.ending === 'abort',
-    limitHit: run.ends.some(endedByLimit),
+    limitHit: ends.some(endedByLimit),
     stderrTail: redactUrls(decoderEnd!.stderr + (encoderEnd?.stderr ? `[encoder]\n${encoderEnd.stderr}` : '')),
     sandbox,
   };

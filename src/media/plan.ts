@@ -142,7 +142,18 @@ function inputArgs(p: PlanInput): string[] {
 }
 
 // Errors only, no banner, no stats: tags and titles are not printed, and no outcome depends on what is.
-const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-xerror', '-y'];
+const GLOBAL_ARGS = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'error', '-y'];
+
+/**
+ * `-xerror` (any decode or read error fails the run) except for mp3: junk or
+ * an appended file after the last frame reaches the mp3 decoder as a broken
+ * frame ("Header missing"), which it skips to resync. A file without one
+ * decodable frame still fails: ffmpeg exits 69 when most packets fail, or 0
+ * with no samples, which run.ts judges UNREADABLE_AUDIO.
+ */
+export function exitOnError(demuxer: string): string[] {
+  return demuxer === 'mp3' ? [] : ['-xerror'];
+}
 
 /** An output of one graph pad, without the input's metadata or chapters. */
 const mapArgs = (pad: string) => ['-map', pad, '-map_metadata', '-1', '-map_chapters', '-1'];
@@ -176,7 +187,7 @@ export function planRun(p: PlanInput): RunPlan {
   const limit = ['-t', String(max + 1)];
   const pcm = [...mapArgs('[p]'), '-c:a', 'pcm_s16le', ...limit, '-flush_packets', '0', '-f', 's16le', 'pipe:1'];
   const extras = (p.extraOutputs ?? []).flatMap((o, i) => [...mapArgs(`[x${i}]`), ...o.args, ...limit, absolute('extra output', o.path)]);
-  const decode = [...GLOBAL_ARGS, ...inputArgs(p), '-filter_complex_threads', '1', '-filter_complex', graph(p)];
+  const decode = [...GLOBAL_ARGS, ...exitOnError(p.demuxer), ...inputArgs(p), '-filter_complex_threads', '1', '-filter_complex', graph(p)];
   const maxSamples = Math.ceil(max * OUTPUT_SAMPLE_RATE);
   if (p.analyseOnly) return { decoder: [...decode, ...pcm], encoder: null, maxSamples };
   if (!p.pipelined) {
@@ -186,5 +197,5 @@ export function planRun(p: PlanInput): RunPlan {
   // byte for byte the one-process AAC) goes to fd 3, the encoder's stdin.
   const decoder = [...decode, ...mapArgs('[e]'), '-c:a', 'pcm_f32le', ...limit, '-flush_packets', '0', '-f', 'f32le', 'pipe:3', ...extras, ...pcm];
   const rawInput = ['-f', 'f32le', '-ar', String(OUTPUT_SAMPLE_RATE), '-ac', '1', '-i', 'pipe:0'];
-  return { decoder, encoder: [...GLOBAL_ARGS, ...rawInput, '-map_metadata', '-1', ...aacArgs(p), ...m4aArgs(p)], maxSamples };
+  return { decoder, encoder: [...GLOBAL_ARGS, '-xerror', ...rawInput, '-map_metadata', '-1', ...aacArgs(p), ...m4aArgs(p)], maxSamples };
 }

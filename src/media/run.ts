@@ -2,6 +2,7 @@
 // analyser the decoded PCM, and end in one MediaResult. The outcome comes from
 // the exit status and our own counts, never from ffmpeg's text output.
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { ANALYSIS_SAMPLE_RATE, type PcmAnalyser } from '../analysis/analyser.js';
 import { createPcmConsumer } from '../analysis/pcm.js';
 import { AssetErrorCode } from '../domain/asset-status.js';
@@ -20,7 +21,10 @@ export interface RunRequest<A extends readonly PcmAnalyser[]> {
   analysers: A;
   /** A length the file states in its headers (header-duration.ts), or null. */
   headerSeconds: number | null;
+  /** Per job (the nice level is the scheduler's); unset fields take the runner's defaults. */
   limits: FfmpegLimits;
+  /** The job's private dir, the only one ffmpeg may write to; by default the M4A's dir. */
+  workDir?: string;
   signal: AbortSignal;
   /** Decoded seconds over the header's length, when it has one. */
   onProgress?: (fraction: number) => void;
@@ -56,6 +60,8 @@ export async function runMedia<A extends readonly PcmAnalyser[]>(r: RunRequest<A
       ffmpeg = await runFfmpeg({
         ffmpegPath: r.ffmpegPath,
         args: plan.decoder,
+        workDir: r.workDir ?? path.dirname(r.plan.m4aPath),
+        readOnlyPaths: r.plan.caFile !== undefined ? [r.plan.caFile] : [],
         ...(plan.encoder ? { encoderArgs: plan.encoder } : {}),
         signal: r.signal,
         limits: r.limits,

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { COMPLETE, prepareAndPut, startTestApp, waitForEnd, type TestApp } from '../helpers/app.js';
 import { makeAudio, pseudoRandomBytes } from '../helpers/fixtures.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const latin1 = (s: string) => Buffer.from(s, 'latin1');
 const junk = (n: number) => latin1('Ripped with OldRipper 0.9 '.repeat(Math.ceil(n / 26)).slice(0, n));
@@ -41,11 +42,6 @@ function lyrics3(): Buffer {
 /** A stand-in for an appended program: an ELF header, then code-like bytes. */
 const elf = () => Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), pseudoRandomBytes(20_000, 7)]);
 
-// Today ffmpeg runs with -xerror, and the mp3 decoder's "Header missing" on
-// bytes after the last frame fails the job: these need the worker to run the
-// mp3 demuxer without -xerror (see SECURITY.md, Known gaps).
-const NEEDS_TOLERANT_DECODE = 'needs ffmpeg without -xerror for the mp3 demuxer (media worker change)';
-
 describe('MP3s with tags and junk around the frames', () => {
   let t: TestApp;
   let dir: string;
@@ -67,28 +63,40 @@ describe('MP3s with tags and junk around the frames', () => {
     return { id, asset: await waitForEnd(t, id) };
   }
 
-  const cases: [string, () => Buffer, string | false][] = [
-    ['junk between the ID3v2 tag and the first frame', () => Buffer.concat([id3v2(), junk(1500), clean]), false],
-    ['zeros after the ID3v2 tag', () => Buffer.concat([id3v2(), Buffer.alloc(2048), clean]), false],
-    ['an ID3v2 tag with padding', () => Buffer.concat([id3v2(4096), clean]), false],
-    ['junk before the first frame and no tag', () => Buffer.concat([junk(900), clean]), false],
-    ['ID3v1, APE and Lyrics3 tags after the frames', () => Buffer.concat([id3v2(), clean, apeV2(), lyrics3(), id3v1()]), false],
-    ['junk after the last frame', () => Buffer.concat([clean, junk(777)]), NEEDS_TOLERANT_DECODE],
+  const cases: [string, () => Buffer][] = [
+    ['junk between the ID3v2 tag and the first frame', () => Buffer.concat([id3v2(), junk(1500), clean])],
+    ['zeros after the ID3v2 tag', () => Buffer.concat([id3v2(), Buffer.alloc(2048), clean])],
+    ['an ID3v2 tag with padding', () => Buffer.concat([id3v2(4096), clean])],
+    ['junk before the first frame and no tag', () => Buffer.concat([junk(900), clean])],
+    ['ID3v1, APE and Lyrics3 tags after the frames', () => Buffer.concat([id3v2(), clean, apeV2(), lyrics3(), id3v1()])],
+    ['junk after the last frame', () => Buffer.concat([clean, junk(777)])],
   ];
-  for (const [name, make, todo] of cases) {
-    it(`ends DONE for an MP3 with ${name}`, { todo }, async () => {
+  for (const [name, make] of cases) {
+    it(`ends DONE for an MP3 with ${name}`, async () => {
       const { asset } = await process(make());
       assert.equal(asset.status, 'DONE', JSON.stringify(asset));
     });
   }
 
-  it('ends DONE for an MP3 with an executable appended, and serves only the re-encode', { todo: NEEDS_TOLERANT_DECODE }, async () => {
+  it('ends DONE for an MP3 with an executable appended, and serves only the re-encode', async () => {
     const payload = elf();
     const { id, asset } = await process(Buffer.concat([id3v2(), clean, payload]));
     assert.equal(asset.status, 'DONE', JSON.stringify(asset));
-    assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+    assert.deepEqual(objectsOf(await t.s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
     const served = Buffer.from(await (await fetch(asset.url!)).arrayBuffer());
     assert.equal(served.subarray(4, 8).toString('latin1'), 'ftyp');
     assert.equal(served.indexOf(payload.subarray(0, 64)), -1, 'the appended bytes are not in what is served');
+  });
+
+  // Tolerance is for bytes around frames that decode: a file whose frame
+  // headers chain (the gate accepts it) but whose frames do not decode fails
+  // (ffmpeg exits 69 when most packets fail).
+  it('ends UNREADABLE_AUDIO for an MP3 whose frames do not decode, with nothing left', async () => {
+    const header = Buffer.from([0xff, 0xfb, 0x90, 0x00]); // MPEG-1 layer III, 128 kbit/s, 44.1 kHz: 417-byte frames
+    const frames = Buffer.concat(Array.from({ length: 40 }, (_, i) => Buffer.concat([header, pseudoRandomBytes(413, i + 1)])));
+    const { id, asset } = await process(Buffer.concat([id3v2(), frames]));
+    assert.equal(asset.status, 'FAILED', JSON.stringify(asset));
+    assert.equal(asset.error?.code, 'UNREADABLE_AUDIO', JSON.stringify(asset));
+    assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), []);
   });
 });

@@ -10,10 +10,11 @@ import { planRun } from '../../src/media/plan.js';
 import { judge } from '../../src/media/run.js';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import {
-  primaryEnd, redactUrls, runFfmpeg, wrapCommand, type RunFfmpegOptions,
+  primaryEnd, redactUrls, runFfmpeg, type RunFfmpegOptions,
 } from '../../src/media/ffmpeg-runner.js';
 import { expectedSamples, makeAudio, sampleSlack, type FixtureSpec } from '../helpers/fixtures.js';
 import { inspectM4a } from '../helpers/inspect-audio.js';
+import { detectSandboxTools } from '../../src/media/sandbox.js';
 
 const SIGNATURE = 'X-Amz-Signature=0123456789abcdef';
 
@@ -99,6 +100,7 @@ describe('runFfmpeg', () => {
     const run = runFfmpeg({
       ffmpegPath: ffmpeg,
       args: plan.decoder,
+      workDir: dir,
       ...(plan.encoder ? { encoderArgs: plan.encoder } : {}),
       onPcm: (chunk) => {
         bytes += chunk.length;
@@ -186,7 +188,7 @@ describe('runFfmpeg', () => {
     await chmod(fake, 0o755);
     let pid = 0;
     const result = await runFfmpeg({
-      ffmpegPath: fake, args: [], onPcm: () => {}, stallTimeoutMs: 300, onSpawn: (p) => { pid = p; },
+      ffmpegPath: fake, args: [], workDir: dir, onPcm: () => {}, stallTimeoutMs: 300, onSpawn: (p) => { pid = p; },
     });
     assert.equal(result.stalled, true);
     assert.deepEqual(await liveMembers(pid), []);
@@ -273,21 +275,30 @@ describe('runFfmpeg', () => {
   it('ends an ffmpeg stopped by its CPU limit as the file\'s fault, not a retry', async () => {
     const args = ['-hide_banner', '-nostdin', '-f', 'lavfi', '-i', 'sine=duration=100000',
       '-af', 'volume=0.5', '-f', 's16le', 'pipe:1'];
-    const result = await runFfmpeg({ ffmpegPath: ffmpeg, args, onPcm: () => {}, limits: { cpuSeconds: 1 } });
+    const result = await runFfmpeg({ ffmpegPath: ffmpeg, args, workDir: dir, onPcm: () => {}, limits: { cpuSeconds: 1 } });
     assert.equal(result.sandbox.prlimit, true, 'prlimit is expected on this machine');
     assert.notEqual(result.exitCode, 0);
     assert.deepEqual([judge(result, 1)?.code, judge(result, 1)?.retryable], ['UNREADABLE_AUDIO', false]);
   });
 
+  // Under bubblewrap a signal reaches us as its exit code 128 + N; SIGXFSZ must still read as the limit.
+  it('ends an ffmpeg stopped by its file-size limit as a limit hit, sandboxed or not', async () => {
+    const args = ['-hide_banner', '-nostdin', '-f', 'lavfi', '-i', 'sine=duration=60', '-c:a', 'pcm_s16le', '-f', 'wav', join(dir, 'big.wav')];
+    const result = await runFfmpeg({ ffmpegPath: ffmpeg, args, workDir: dir, onPcm: () => {}, limits: { fileSizeBytes: 64 * 1024 } });
+    assert.equal(result.sandbox.kind, (await detectSandboxTools()).bwrap ? 'bwrap' : result.sandbox.kind);
+    assert.deepEqual([result.signal, result.exitCode, result.limitHit], ['SIGXFSZ', null, true], result.stderrTail);
+    assert.deepEqual([judge(result, 0)?.code, judge(result, 0)?.retryable], ['UNREADABLE_AUDIO', false]);
+  });
+
   it('ends an ffmpeg that cannot start inside its address-space limit as the file\'s fault', { skip: staticBuild() }, async () => {
-    const result = await runFfmpeg({ ffmpegPath: ffmpeg, args: ['-version'], onPcm: () => {}, limits: { addressSpaceBytes: 32 * 1024 * 1024 } });
+    const result = await runFfmpeg({ ffmpegPath: ffmpeg, args: ['-version'], workDir: dir, onPcm: () => {}, limits: { addressSpaceBytes: 32 * 1024 * 1024 } });
     assert.notEqual(result.exitCode, 0);
     assert.deepEqual([judge(result, 0)?.code, judge(result, 0)?.retryable], ['UNREADABLE_AUDIO', false]);
   });
 
   it('fails clearly when the ffmpeg binary does not exist', async () => {
     await assert.rejects(
-      runFfmpeg({ ffmpegPath: join(dir, 'no-such-ffmpeg'), args: [], onPcm: () => {} }),
+      runFfmpeg({ ffmpegPath: join(dir, 'no-such-ffmpeg'), args: [], workDir: dir, onPcm: () => {} }),
       /ffmpeg not found or not executable: .*no-such-ffmpeg/,
     );
     await assert.rejects(resolveFfmpeg(join(dir, 'no-such-ffmpeg')), /FFMPEG_PATH=.*no executable file/);
@@ -328,20 +339,5 @@ describe('redactUrls', () => {
     );
     assert.equal(redactUrls('no url here'), 'no url here');
     assert.equal(redactUrls(`...cut line &${SIGNATURE}&X-Amz-Date=1`), '...cut line &X-Amz-Signature=<redacted>&X-Amz-Date=1');
-  });
-});
-
-describe('wrapCommand', () => {
-  const limits = { cpuSeconds: 60, addressSpaceBytes: 1024 ** 3, nice: 10, stallTimeoutMs: 1 };
-  it('runs ffmpeg under prlimit and nice when both exist', () => {
-    const argv = wrapCommand('/usr/bin/ffmpeg', ['-version'], limits, { prlimit: '/usr/bin/prlimit', nice: '/usr/bin/nice' });
-    assert.deepEqual(argv, [
-      '/usr/bin/prlimit', '--cpu=60:65', '--as=1073741824', '--core=0', '--',
-      '/usr/bin/nice', '-n', '10', '/usr/bin/ffmpeg', '-version',
-    ]);
-  });
-
-  it('runs ffmpeg bare when neither exists', () => {
-    assert.deepEqual(wrapCommand('/x/ffmpeg', ['-i'], limits, { prlimit: null, nice: null }), ['/x/ffmpeg', '-i']);
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ALLOWED_TYPES } from '../../src/media/gate.js';
-import { AUDIO_DECODERS, type PlanInput, allowedProtocols, needsSeeking, planRun } from '../../src/media/plan.js';
+import { AUDIO_DECODERS, type PlanInput, allowedProtocols, exitOnError, needsSeeking, planRun } from '../../src/media/plan.js';
 
 const URL_HTTP = 'http://127.0.0.1:9000/audio/uploads/abc?X-Amz-Signature=deadbeef';
 const base: PlanInput = {
@@ -25,8 +25,19 @@ describe('planRun (one process)', () => {
   it('prints errors only: no banner, no stats, nothing a tag could put on stderr at info level', () => {
     assert.deepEqual(args.slice(0, 3), ['-hide_banner', '-nostdin', '-nostats']);
     assert.equal(after(args, '-loglevel'), 'error');
-    assert.ok(args.includes('-xerror'));
     assert.equal(encoder, null);
+  });
+
+  // Bytes after an MP3's last frame are a broken frame to the decoder, which skips it.
+  it('fails on the first decode or read error except for mp3, and always in the encoder', () => {
+    assert.ok(!args.includes('-xerror'), 'mp3 resyncs past junk');
+    for (const demuxer of ['wav', 'flac', 'ogg', 'mov', 'matroska']) {
+      assert.ok(planRun({ ...base, demuxer }).decoder.includes('-xerror'), demuxer);
+    }
+    const piped = planRun({ ...base, pipelined: true });
+    assert.ok(!piped.decoder.includes('-xerror'));
+    assert.ok(piped.encoder!.includes('-xerror'));
+    assert.deepEqual([exitOnError('mp3'), exitOnError('wav')], [[], ['-xerror']]);
   });
 
   it('has exactly one input: the URL, with the demuxer forced right before it', () => {

@@ -12,7 +12,7 @@ import type { FfmpegResult } from '../../src/media/ffmpeg-runner.js';
 import { judge } from '../../src/media/run.js';
 import { makeAudio } from '../helpers/fixtures.js';
 
-const ffmpeg: FfmpegResult = { exitCode: 0, signal: null, stalled: false, aborted: false, limitHit: false, stderrTail: '', sandbox: { prlimit: true, nice: true } };
+const ffmpeg: FfmpegResult = { exitCode: 0, signal: null, stalled: false, aborted: false, limitHit: false, stderrTail: '', sandbox: { kind: 'bwrap', prlimit: true, nice: true } };
 
 describe('judging a media run from exit status and our own counts', () => {
   it('is done only when ffmpeg exited 0 and audio was decoded', () => {

@@ -1,6 +1,9 @@
 // Our SigV4 query presigner must write exactly what the AWS SDK writes for
 // the same request and signing date (storage that checks signatures accepts
-// both; s3rver does so in test/integration/api.test.ts).
+// both; s3rver does so in test/integration/api.test.ts). We sign ourselves
+// because the SDK's presigner costs ~0.5 ms of CPU a URL (BENCHMARKS.md,
+// "8. API: CPU per request": ~460 µs against ~15 µs), a large part of
+// prepareAudioUpload and asset(id); this test is what makes that safe.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -34,10 +37,14 @@ function sdk(o: Omit<StorageOptions, 'credentials' | 'publicEndpoint'>) {
         signingDate,
         signableHeaders: new Set(['content-type', 'content-length']),
       }),
-    get: (key: string, response: { contentType: string; contentDisposition: string }, expiresIn: number, signingDate: Date) =>
+    get: (key: string, response: { contentType?: string; contentDisposition?: string }, expiresIn: number, signingDate: Date) =>
       getSignedUrl(
         client,
-        new GetObjectCommand({ Bucket: o.bucket, Key: key, ResponseContentType: response.contentType, ResponseContentDisposition: response.contentDisposition }),
+        new GetObjectCommand({
+          Bucket: o.bucket, Key: key,
+          ...(response.contentType !== undefined ? { ResponseContentType: response.contentType } : {}),
+          ...(response.contentDisposition !== undefined ? { ResponseContentDisposition: response.contentDisposition } : {}),
+        }),
         { expiresIn, signingDate },
       ),
   };
@@ -97,8 +104,33 @@ describe('SigV4Presigner', () => {
           { numRuns: 150 },
         );
       });
+
+      it('writes byte-identical GET URLs without response headers, and with only one of them', async () => {
+        const date = new Date('2026-12-06T23:59:59.500Z');
+        for (const response of [{}, { contentType: 'audio/mp4' }, { contentDisposition: 'attachment; filename="a b.m4a"' }]) {
+          assert.equal(await storage.presignPublicGet('audio/x.m4a', 3600, response, date), await reference.get('audio/x.m4a', response, 3600, date));
+        }
+      });
     });
   }
+
+  // Byte equality alone would also hold if both left the headers unsigned:
+  // the PUT must bind the length and type the client declared.
+  it('signs the PUT\'s Content-Length and Content-Type, and the GET\'s response overrides', async () => {
+    const storage = new Storage({ ...ENDPOINTS[0]!, credentials, publicEndpoint: null });
+    const date = new Date('2026-11-25T20:00:00Z');
+    const put = new URL(await storage.presignPut('uploads/x', 'audio/mpeg', 5, 900, date));
+    assert.equal(put.searchParams.get('X-Amz-SignedHeaders'), 'content-length;content-type;host');
+    assert.equal(put.searchParams.get('X-Amz-Expires'), '900');
+    assert.equal(put.searchParams.get('X-Amz-Date'), '20261125T200000Z');
+    const signature = (u: string) => new URL(u).searchParams.get('X-Amz-Signature');
+    assert.notEqual(signature(await storage.presignPut('uploads/x', 'audio/mpeg', 6, 900, date)), put.searchParams.get('X-Amz-Signature'));
+    assert.notEqual(signature(await storage.presignPut('uploads/x', 'audio/ogg', 5, 900, date)), put.searchParams.get('X-Amz-Signature'));
+    const get = new URL(await storage.presignPublicGet('audio/x.m4a', 900, { contentType: 'audio/mp4', contentDisposition: 'inline' }, date));
+    assert.equal(get.searchParams.get('response-content-type'), 'audio/mp4');
+    assert.equal(get.searchParams.get('response-content-disposition'), 'inline');
+    assert.notEqual(signature(await storage.presignPublicGet('audio/x.m4a', 900, { contentType: 'text/html', contentDisposition: 'inline' }, date)), get.searchParams.get('X-Amz-Signature'));
+  });
 
   it('signs client URLs for S3_PUBLIC_ENDPOINT, not the internal endpoint', async () => {
     const pub = { endpoint: 'https://files.example.com', bucket: 'audio', region: 'us-east-1', forcePathStyle: true };
