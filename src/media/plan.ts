@@ -155,6 +155,16 @@ export function exitOnError(demuxer: string): string[] {
   return demuxer === 'mp3' ? [] : ['-xerror'];
 }
 
+/**
+ * Resample and downmix once, as `ffmpeg -ac 1` does into 16-bit PCM: the mix
+ * matrix is normalised so no output exceeds full scale (`rematrix_maxval=1`:
+ * stereo becomes (L+R)/2). A float graph would otherwise mix at 0.707 per
+ * channel, 3 dB louder, and correlated loud stereo would clip in the s16 PCM
+ * that the waveform and loudness are measured on. aformat then fixes the
+ * negotiated layout and sample format this resampler converts to.
+ */
+export const DOWNMIX = `aresample=${OUTPUT_SAMPLE_RATE}:rematrix_maxval=1`;
+
 /** An output of one graph pad, without the input's metadata or chapters. */
 const mapArgs = (pad: string) => ['-map', pad, '-map_metadata', '-1', '-map_chapters', '-1'];
 
@@ -162,7 +172,7 @@ function graph(p: PlanInput): string {
   const pads = p.analyseOnly ? ['[p]'] : ['[e]', '[p]', ...(p.extraOutputs ?? []).map((_, i) => `[x${i}]`)];
   const gain = p.gainDb === undefined || p.gainDb === 0 ? '' : `,volume=${p.gainDb.toFixed(2)}dB`;
   // Downmix, resample (and apply the gain) once, then split for each output.
-  return `[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=${OUTPUT_SAMPLE_RATE}${gain},asplit=${pads.length}${pads.join('')}`;
+  return `[0:a:0]${DOWNMIX},aformat=sample_fmts=fltp:channel_layouts=mono${gain},asplit=${pads.length}${pads.join('')}`;
 }
 
 function aacArgs(p: PlanInput): string[] {

@@ -43,8 +43,8 @@ export async function lavfiMp3(out: string, graph: string, seconds: number, filt
 
 /** Mono PCM of a media file at `rate` (the worker's 44.1 kHz by default). */
 export async function filePcm(path: string, rate = 44_100): Promise<Int16Array> {
-  // The worker's own downmix (aformat to mono), not `-ac 1`, which mixes stereo 3 dB lower.
-  const graph = `[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=${rate}`;
+  // The worker's downmix: as `-ac 1` into 16-bit PCM (stereo becomes (L+R)/2).
+  const graph = `[0:a:0]aresample=${rate}:rematrix_maxval=1,aformat=sample_fmts=fltp:channel_layouts=mono`;
   const { stdout } = await run(['-i', path, '-filter_complex', graph, '-f', 's16le', 'pipe:1']);
   return new Int16Array(stdout.buffer, stdout.byteOffset, stdout.length >> 1).slice();
 }

@@ -53,9 +53,8 @@ describe('waveform data through the worker', () => {
 
   it('serves every level as .dat and JSON that waveform-data.js parses, matching a plain ffmpeg decode, and deletes them with the asset', async () => {
     const file = path.join(dir, 'swell.wav');
-    // Mono: the worker downmixes stereo at 1/sqrt(2) a channel (swresample's
-    // float matrix), `ffmpeg -ac 1` to s16 at 1/2, so only mono compares sample for sample.
-    await makeSwellWav(file, 40, 1); // 1.76 M samples: levels 256 (6,891 pairs) and 1024 (1,723)
+    // Stereo at 48 kHz: the worker's downmix and resample must be those of `ffmpeg -ac 1 -ar 44100`.
+    await makeSwellWav(file, 40, 2); // 1.76 M samples: levels 256 (6,891 pairs) and 1024 (1,723)
     const { id, asset } = await processToEnd(t, file, 'audio/wav');
     assert.equal(asset.status, 'DONE', JSON.stringify(asset.error));
     const levels = asset.waveformData as Level[];

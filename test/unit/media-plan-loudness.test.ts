@@ -22,7 +22,7 @@ describe('planRun for loudness and renditions', () => {
 
   it('applies the gain once, before the split, so every output and the analysers get it', () => {
     const { decoder } = planRun({ ...base, gainDb: -4.5 });
-    assert.match(graphOf(decoder), /aresample=44100,volume=-4\.50dB,asplit=2\[e\]\[p\]$/);
+    assert.match(graphOf(decoder), /channel_layouts=mono,volume=-4\.50dB,asplit=2\[e\]\[p\]$/);
   });
 
   it('encodes the Opus rendition from the same decode, as a third pad of the split', () => {

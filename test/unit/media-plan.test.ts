@@ -80,7 +80,7 @@ describe('planRun (one process)', () => {
 
   it('decodes once: the first audio stream, downmixed and resampled once, split for each output', () => {
     assert.equal(after(args, '-filter_complex_threads'), '1');
-    assert.equal(after(args, '-filter_complex'), '[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=44100,asplit=2[e][p]');
+    assert.equal(after(args, '-filter_complex'), '[0:a:0]aresample=44100:rematrix_maxval=1,aformat=sample_fmts=fltp:channel_layouts=mono,asplit=2[e][p]');
   });
 
   it('has ffmpeg write the faststart M4A itself, AAC-LC 64k mono 44.1 kHz, without the input\'s metadata', () => {
@@ -105,7 +105,7 @@ describe('planRun (one process)', () => {
 
   it('takes a gain and extra outputs in the same graph', () => {
     const plan = planRun({ ...base, gainDb: -3.5, extraOutputs: [{ args: ['-c:a', 'libopus', '-f', 'ogg'], path: '/tmp/job-1/audio.ogg' }] });
-    assert.equal(after(plan.decoder, '-filter_complex'), '[0:a:0]aformat=sample_fmts=fltp:channel_layouts=mono,aresample=44100,volume=-3.50dB,asplit=3[e][p][x0]');
+    assert.equal(after(plan.decoder, '-filter_complex'), '[0:a:0]aresample=44100:rematrix_maxval=1,aformat=sample_fmts=fltp:channel_layouts=mono,volume=-3.50dB,asplit=3[e][p][x0]');
     const extra = plan.decoder.indexOf('/tmp/job-1/audio.ogg');
     assert.deepEqual(plan.decoder.slice(extra - 12, extra),
       ['-map', '[x0]', '-map_metadata', '-1', '-map_chapters', '-1', '-c:a', 'libopus', '-f', 'ogg', '-t', '601']);
