@@ -9,7 +9,7 @@ import {
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
-  ListObjectsV2Command,
+  ListObjectsCommand,
   PutBucketLifecycleConfigurationCommand,
   S3Client,
   S3ServiceException,
@@ -206,16 +206,21 @@ export class Storage {
     await upload.done();
   }
 
-  /** Every key under a prefix, page by page. */
+  /**
+   * Every key under a prefix, page by page. ListObjects (v1) with the last key
+   * as the marker: every S3 implements it, and s3rver's v2 continuation tokens
+   * need a cipher that Node 22+ removed (a 500 past 1,000 keys).
+   */
   async *listKeys(prefix: string): AsyncGenerator<{ key: string; lastModified: Date | null }> {
-    let token: string | undefined;
-    do {
-      const r = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of r.Contents ?? []) if (o.Key) yield { key: o.Key, lastModified: o.LastModified ?? null };
-      token = r.IsTruncated ? r.NextContinuationToken : undefined;
-    } while (token);
+    let marker: string | undefined;
+    for (;;) {
+      const r = await this.client.send(new ListObjectsCommand({ Bucket: this.bucket, Prefix: prefix, Marker: marker }));
+      const contents = r.Contents ?? [];
+      for (const o of contents) if (o.Key) yield { key: o.Key, lastModified: o.LastModified ?? null };
+      const last = contents.at(-1)?.Key;
+      if (!r.IsTruncated || last === undefined) return;
+      marker = last;
+    }
   }
 
   /** Starts a multipart upload; the object gets its headers here, not from the parts. */

@@ -29,6 +29,17 @@ describe('Storage against a real S3 server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('lists every key under a prefix past one page (1,000 keys), and none outside it', async () => {
+    const keys = Array.from({ length: 1_205 }, (_, i) => `list-test/k${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < keys.length; i += 50) {
+      await Promise.all(keys.slice(i, i + 50).map((Key) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key, Body: 'x' }))));
+    }
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'list-testing/outside', Body: 'x' }));
+    const listed: string[] = [];
+    for await (const { key } of storage.listKeys('list-test/')) listed.push(key);
+    assert.deepEqual(listed, keys);
+  });
+
   // One size for a single PUT, one of several parts: they must arrive whole and in order.
   for (const size of [300_000, 2 * 5 * 1024 * 1024 + 12_345]) {
     it(`stores a ${size}-byte file byte for byte, with its type and disposition`, async () => {
