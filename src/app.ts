@@ -30,6 +30,17 @@ export interface RunningApp {
   stop(options?: { graceMs?: number }): Promise<void>;
 }
 
+/**
+ * Browsers upload from the app's origin straight to the bucket: merge the
+ * app's CORS rules into the operator's (the embedded server is set up with
+ * its own). Never fails start-up: a refusal is logged with the rule to add.
+ */
+async function ensureAppCors(config: Config, storage: Storage, port: number, log: Logger): Promise<void> {
+  const { appOrigins, ensureBucketCors } = await import('./storage/bucket-cors.js');
+  const origins = appOrigins({ host: config.host, port, extra: config.corsAllowedOrigins, allowLocalhost: config.nodeEnv !== 'production' });
+  await ensureBucketCors(storage.client, storage.bucket, origins, log);
+}
+
 /** Starts the roles of one process over PostgreSQL and S3; `stop` undoes it in reverse. */
 export async function startApp(config: Config, role: Role, log: Logger): Promise<RunningApp> {
   const stops: (() => Promise<void>)[] = [];
@@ -96,6 +107,8 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
       });
       http = api.http;
       stops.push(() => api.stop());
+      // After listening: the app's origin includes the port (PORT=0 picks one).
+      if (config.s3.endpoint) await ensureAppCors(config, storage, http.port, log);
     } else {
       const { startProbeHttp } = await import('./server/probe-http.js');
       const { cachedHealth } = await import('./server/health.js');

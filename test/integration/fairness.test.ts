@@ -54,17 +54,24 @@ class EventLog {
   }
 }
 
-/** Nice levels of the ffmpeg processes this process (the in-process worker) has running. */
+/** Nice levels of the ffmpeg processes this process (the in-process worker) has running, sandboxed or not. */
 async function ffmpegNiceLevels(): Promise<number[]> {
-  const levels: number[] = [];
+  const procs = new Map<number, { name: string; ppid: number; nice: number }>();
   for (const pid of (await readdir('/proc')).filter((p) => /^\d+$/.test(p))) {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     const m = /^\d+ \((.*)\) (.*)$/s.exec(stat);
-    if (!m || m[1] !== 'ffmpeg') continue;
+    if (!m) continue;
     const fields = m[2]!.split(' '); // from field 3 (state) on
-    if (Number(fields[1]) === process.pid) levels.push(Number(fields[16])); // ppid (4), nice (19)
+    procs.set(Number(pid), { name: m[1]!, ppid: Number(fields[1]), nice: Number(fields[16]) }); // ppid (4), nice (19)
   }
-  return levels;
+  // Under bubblewrap ffmpeg's parent is the sandbox, whose parent is this process.
+  const ours = (pid: number): boolean => {
+    for (let p = procs.get(pid)?.ppid, hops = 0; p !== undefined && hops < 4; p = procs.get(p)?.ppid, hops++) {
+      if (p === process.pid) return true;
+    }
+    return false;
+  };
+  return [...procs].filter(([pid, p]) => p.name === 'ffmpeg' && ours(pid)).map(([, p]) => p.nice);
 }
 
 describe('fair processing', () => {

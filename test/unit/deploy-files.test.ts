@@ -50,6 +50,9 @@ describe('docker-compose.yml and Dockerfile', () => {
     }
     assert.equal(compose.services['worker']!.environment!['NODE_OPTIONS'], '--max-semi-space-size=1');
     assert.equal(compose.services['api']!.environment!['NODE_OPTIONS'], undefined);
+    // Workers verify no tokens (issue 25): the JWT secret goes to API processes only.
+    assert.match(String(compose.services['api']!.environment!['AUTH_JWT_SECRET']), /AUTH_JWT_SECRET/);
+    assert.equal(compose.services['worker']!.environment!['AUTH_JWT_SECRET'], undefined);
     for (const name of ['api', 'worker']) {
       const env = compose.services[name]!.environment!;
       assert.equal(env['NODE_ENV'], 'production');
