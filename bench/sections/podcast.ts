@@ -275,12 +275,12 @@ function report(
     `a 30-s file's ffmpeg, which lives ~0.3 s). One fresh worker process per job, ${svc.length} run(s) of each file.\n\n` +
     table(['run', '30-s file: tree peak', `${label} file: tree peak`, 'ratio', '30 s: node / ffmpeg peak (processes)', `${label}: node / ffmpeg peak (processes)`], memRows);
 
-  const podcastTarget = ctx.quick ? null : podcastRatio <= 1.05 && pairedRatio <= 1.05;
+  const podcastTarget = ctx.quick ? null : podcastRatio <= 1.0 && pairedRatio <= 1.0;
   return [
     result(ctx, {
       key: 'podcast',
       title: '1. Podcast: 2-hour MP3 vs bare ffmpeg',
-      targets: [{ name: '1. Podcast', target: '≤ 1.05x bare ffmpeg', measured: `${ratio(podcastRatio)} (${sec(svcMs)} vs ${sec(bareMs)}; per-pair median ${ratio(pairedRatio)})`, met: podcastTarget }],
+      targets: [{ name: '1. Podcast', target: '≤ 1.00x bare ffmpeg, with waveform data and loudness (issues 18-20)', measured: `${ratio(podcastRatio)} (${sec(svcMs)} vs ${sec(bareMs)}; per-pair median ${ratio(pairedRatio)})`, met: podcastTarget }],
       markdown: md,
       data: { seconds, bare, svc, variants },
     }),
@@ -288,8 +288,8 @@ function report(
       key: 'memory',
       title: '2. Constant memory: worker tree peak RSS, 2-hour vs 30-s file',
       targets: [
-        { name: '2. Memory', target: 'within 10% of the 30-s file', measured: `${ratio(memRatio)} (${mb(longPeak)} vs ${mb(shortPeak)})`, met: ctx.quick ? null : memRatio <= 1.1 },
-        { name: '2. Memory', target: '< 250 MB', measured: mb(longPeak), met: ctx.quick ? null : longPeak < 250 * 1024 * 1024 },
+        // Issue 18 retired "within 10 % of the 30-s file": ffmpeg's own MP4 index (~72 bytes a frame) may grow.
+        { name: '2. Memory', target: '< 300 MB (2-hour file; vs the 30-s file for information)', measured: `${mb(longPeak)} (${ratio(memRatio)} of ${mb(shortPeak)})`, met: ctx.quick ? null : longPeak < 300 * 1024 * 1024 },
       ],
       markdown: memMd,
       data: { svc, svcShort },

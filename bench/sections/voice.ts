@@ -178,8 +178,8 @@ function report(ctx: BenchContext, timings: NoteTiming[], stamps: Map<string, Jo
     key: 'voice',
     title: '3. Voice notes: completeAudioUpload → DONE',
     targets: [
-      { name: '3. Voice notes', target: 'p50 < 400 ms', measured: `${ms(p50)} (bare ffmpeg p50 ${ms(median(bare))})`, met: ctx.quick ? null : p50 < 400 && failed === 0 },
-      { name: '3. Voice notes', target: 'p95 < 800 ms', measured: ms(p95), met: ctx.quick ? null : p95 < 800 && failed === 0 },
+      { name: '3. Voice notes', target: 'p50 < 250 ms', measured: `${ms(p50)} (bare ffmpeg p50 ${ms(median(bare))})`, met: ctx.quick ? null : p50 < 250 && failed === 0 },
+      { name: '3. Voice notes', target: 'p95 < 500 ms', measured: ms(p95), met: ctx.quick ? null : p95 < 500 && failed === 0 },
     ],
     markdown: md,
     data: { timings },
