@@ -1,5 +1,7 @@
 import os from 'node:os';
 import { z } from 'zod';
+import { authProblems, authVariables } from './auth.js';
+import { bool, int, MIB, origins, s3Endpoint, url } from './parsers.js';
 
 /**
  * Every environment variable the service reads, parsed and validated in one
@@ -97,46 +99,6 @@ export class ConfigError extends Error {
   }
 }
 
-const MIB = 1024 * 1024;
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, `expected a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .pipe(z.number().int().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
-
-const bool = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'expected true or false'))
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const url = (what: string) =>
-  z.string().trim().refine((v) => /^(https?|postgres(ql)?):\/\/[^\s]+$/.test(v), `expected ${what}`);
-
-/** A comma-separated list of origins, each normalised to scheme://host[:port]. */
-const origins = z
-  .string()
-  .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
-  .pipe(
-    z.array(
-      z.string().refine((o) => {
-        // scheme://host[:port], nothing after it: no path, query, fragment, credentials or wildcard.
-        if (!/^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?\/?$/i.test(o)) return false;
-        return URL.canParse(o);
-      }, 'expected comma-separated origins like https://app.example.com (scheme, host and port only)'),
-    ),
-  )
-  .transform((list) => list.map((o) => new URL(o).origin));
-
-const s3Endpoint = z
-  .string()
-  .trim()
-  .refine((v) => v === 'aws' || /^https?:\/\/[^\s/]+/.test(v), 'expected an http(s):// URL or "aws"');
-
 /** Variable name -> parser. Absent or empty variables take the defaults below. */
 const schema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test'], 'expected production, development or test').optional(),
@@ -154,17 +116,8 @@ const schema = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: bool.optional(),
-  // --- Authentication and operations endpoints ---
-  AUTH_JWT_SECRET: z.string().min(32, 'expected at least 32 characters (HS256 needs a 256-bit key)').optional(),
-  AUTH_JWKS_URL: z.string().trim().refine((v) => /^https?:\/\/[^\s]+$/.test(v) && URL.canParse(v), 'expected the http(s):// URL of a JSON Web Key Set').optional(),
-  AUTH_ISSUER: z.string().trim().min(1).optional(),
-  AUTH_AUDIENCE: z.string().trim().min(1).optional(),
-  AUTH_OWNER_CLAIM: z.string().trim().regex(/^[\w:/.-]{1,200}$/, 'expected a claim name such as sub or https://example.com/user_id').optional(),
-  AUTH_CLOCK_TOLERANCE_SECONDS: int(0, 300).optional(),
-  AUTH_JWKS_COOLDOWN_SECONDS: int(0, 3600).optional(),
-  METRICS_PORT: int(1, 65535).optional(),
-  METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters (it guards /metrics on the public port)').optional(),
-  // --- end of authentication and operations endpoints ---
+  // Authentication and operations endpoints (auth.ts).
+  ...authVariables,
   FFMPEG_PATH: z.string().trim().min(1).optional(),
   MAX_UPLOAD_BYTES: int(1, 2 ** 31 - 1).optional(),
   MAX_DURATION_SECONDS: int(1).optional(),
@@ -193,38 +146,9 @@ const schema = z.object({
 /** Names of every variable the service reads (docs and compose checks use it). */
 export const CONFIG_VARIABLES = Object.keys(schema.shape);
 
-/** 127.0.0.0/8, ::1 and localhost: addresses only this machine reaches. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || /^::ffff:127(\.\d{1,3}){3}$/.test(h);
-}
-
 export interface ParseOptions {
   /** The process's role: a worker-only process verifies no tokens, so it needs no auth settings. */
   role?: 'api' | 'worker' | 'all';
-}
-
-/**
- * Fails closed (contract: Commands): the public development secret only
- * with embedded PostgreSQL and S3 on a loopback HOST outside production;
- * any other API process refuses to start without a real way to verify tokens.
- */
-function authProblems(e: { NODE_ENV?: string; AUTH_JWT_SECRET?: string; AUTH_JWKS_URL?: string; DATABASE_URL?: string; S3_ENDPOINT?: string; HOST?: string }, role: string) {
-  const configured = Boolean(e.AUTH_JWT_SECRET || e.AUTH_JWKS_URL);
-  const embedded = !e.DATABASE_URL && !e.S3_ENDPOINT;
-  const loopback = isLoopbackHost(e.HOST ?? '127.0.0.1');
-  const development = !configured && embedded && loopback && e.NODE_ENV !== 'production';
-  if (configured || development || role === 'worker') return { development: development && role !== 'worker', problems: [] };
-  const why =
-    e.NODE_ENV === 'production'
-      ? 'NODE_ENV=production'
-      : !embedded
-        ? 'DATABASE_URL or S3_ENDPOINT is set'
-        : `HOST=${e.HOST} is not a loopback address`;
-  return {
-    development: false,
-    problems: [`AUTH_JWT_SECRET or AUTH_JWKS_URL: required when ${why} (the development secret is public: it is used only with embedded PostgreSQL and S3 on a loopback HOST)`],
-  };
 }
 
 /** Pure: environment in, Config out, or a ConfigError naming every bad variable. */

@@ -1,6 +1,6 @@
 import type express from 'express';
 import type { Auth } from '../auth/jwt.js';
-import { isLoopbackHost } from '../config/config.js';
+import { isLoopbackHost } from '../config/auth.js';
 
 /** The hostname of a Host header ("127.0.0.1:4000", "[::1]:4000", "localhost"), or null. */
 export function hostnameOf(host: string | undefined): string | null {

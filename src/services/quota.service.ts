@@ -1,4 +1,5 @@
-import type { AssetRepository, NewAsset } from '../db/asset.repository.js';
+import type { NewAsset } from '../db/asset-row.js';
+import type { AssetRepository } from '../db/asset.repository.js';
 import type { AudioAssetEntity } from '../db/audio-asset.entity.js';
 import type { UsageRepository } from '../db/usage.repository.js';
 import { ApiError } from '../domain/errors.js';

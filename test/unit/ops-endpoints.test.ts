@@ -2,7 +2,7 @@
 // the /metrics token check, the loopback rules of development auth.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopbackHost } from '../../src/config/config.js';
+import { isLoopbackHost } from '../../src/config/auth.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { hostnameOf } from '../../src/server/dev-routes.js';
 import { cachedHealth, checkHealth } from '../../src/server/health.js';
