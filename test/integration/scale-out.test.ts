@@ -16,6 +16,7 @@ import { Auth } from '../../src/auth/jwt.js';
 import { freePort } from '../../src/embedded/free-port.js';
 import { makeAudio } from '../helpers/fixtures.js';
 import { type TestDatabase, type TestS3, testDatabase, testS3 } from '../helpers/services.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const MAIN = new URL('../../src/main.js', import.meta.url).pathname;
 const SECRET = 'scale-out-test-secret-0123456789abcdef0123456789';
@@ -206,7 +207,7 @@ describe('scale-out: 2 API processes and 2 worker processes over one database an
       [id],
     );
     assert.deepEqual(jobs, [{ state: 'completed', retry_count: 0 }], 'one job, completed at its first attempt');
-    assert.deepEqual((await s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+    assert.deepEqual(objectsOf(await s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
     for (const n of nodes) assert.equal(n.child.exitCode, null, `${n.role} still running:\n${n.output()}`);
   });
 
@@ -231,6 +232,6 @@ describe('scale-out: 2 API processes and 2 worker processes over one database an
     for (const j of jobs) assert.deepEqual([j.jobs, j.attempts], [1, 0], `asset ${j.id}: one job, no retry`);
     for (const id of ids) assert.equal(sub.events.get(id)!.filter((e) => e.status === 'DONE').length, 1, `one DONE for ${id}`);
     const keys = await s3.listKeys();
-    for (const id of ids) assert.deepEqual(keys.filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+    for (const id of ids) assert.deepEqual(objectsOf(keys, id), [`audio/${id}.m4a`, `waveform/${id}/`]);
   });
 });

@@ -11,6 +11,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { resolveFfmpeg } from '../../src/media/ffmpeg-binary.js';
 import { ASSET, COMPLETE, PREPARE, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { objectsOf } from '../helpers/waveform-reference.js';
 
 const MB = 1024 * 1024;
 const PHP = Buffer.from('<?php system($_GET["cmd"]); __halt_compiler(); ?>\n');
@@ -103,7 +104,7 @@ describe('hostile media through the real pipeline', () => {
       for (const marker of ['<?php', 'system(', 'ELF-PAYLOAD-MARKER', '\x7fELF']) {
         assert.equal(output.indexOf(Buffer.from(marker, 'latin1')), -1, `output contains ${JSON.stringify(marker)}`);
       }
-      assert.deepEqual((await t.s3.listKeys()).filter((k) => k.includes(id)), [`audio/${id}.m4a`]);
+      assert.deepEqual(objectsOf(await t.s3.listKeys(), id), [`audio/${id}.m4a`, `waveform/${id}/`]);
     });
   }
 
