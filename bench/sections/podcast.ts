@@ -3,7 +3,6 @@
 // same local file, in the same run; and the worker process tree's peak RSS
 // for that file against a 30-second one. Each service run uses a fresh
 // worker process, so peaks are not carried over from an earlier job.
-import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { PeakReducer } from '../../src/analysis/peaks.js';
@@ -14,7 +13,7 @@ import { complete, type ProcessingOptions, upload, Watcher } from '../lib/client
 import { type BenchContext, result } from '../lib/context.js';
 import { S3_KEY } from '../lib/infra.js';
 import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
-import { cpuOf, GNU_TIME, HAS_GNU_TIME, timedRun, TreeSampler, writeScript } from '../lib/proc.js';
+import { cpuOf, timedRun, TreeSampler } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
 import { fmt, mb, median, ratio, sec } from '../lib/stats.js';
 
@@ -23,41 +22,20 @@ export interface ServiceRun {
   treePeakBytes: number;
   nodePeakBytes: number;
   ffmpegPeakBytes: number;
-  /** ffmpeg processes the job ran (2: decoder piped into encoder), or null without GNU time. */
+  /** ffmpeg processes the job ran (2: decoder piped into encoder), or null when not counted. */
   ffmpegProcesses: number | null;
   ffmpegCpuSeconds: number;
   nodeCpuSeconds: number;
   durationSeconds: number | null;
 }
 
-/**
- * FFMPEG_PATH for the measured workers: runs the real ffmpeg under GNU time,
- * which appends the child's own peak RSS (kB) to `log`. Sampling /proc every
- * 100 ms misses most of a voice-length ffmpeg (it lives ~0.3 s).
- */
-async function peakRecordingFfmpeg(dir: string, log: string): Promise<string> {
-  return writeScript(path.join(dir, 'ffmpeg-peak.sh'), `exec ${GNU_TIME} -a -o '${log}' -f 'peak-kb %M %C' /usr/bin/ffmpeg "$@"\n`);
-}
-
-/**
- * The job's ffmpeg processes' peaks, summed: one process, or a decoder and an
- * encoder that live side by side (a pipelined job). The worker's start-up
- * `ffmpeg -version` and `ffmpeg -h muxer=ipod` (its option probe) are not part of the job.
- */
-async function ffmpegPeakBytes(log: string): Promise<{ bytes: number; processes: number }> {
-  const text = await readFile(log, 'latin1').catch(() => '');
-  const peaks = [...text.matchAll(/^peak-kb (\d+) (.*)$/gm)].filter((m) => !/ (-version|-h muxer=ipod)$/.test(m[2]!)).map((m) => Number(m[1]) * 1024);
-  return { bytes: peaks.reduce((a, b) => a + b, 0), processes: peaks.length };
-}
-
 export async function serviceRun(
   ctx: BenchContext, label: string, file: string, body: Buffer, token: string, watcher: Watcher, options?: ProcessingOptions,
 ): Promise<ServiceRun> {
-  const peakLog = path.join(ctx.scratch, `${label.replace(/\W+/g, '-')}-${Date.now()}.ffmpeg-peak`);
-  const timed = HAS_GNU_TIME && existsSync('/usr/bin/ffmpeg');
-  const worker = await ctx.cluster.startService({
-    role: 'worker', name: label, ...(timed ? { env: { FFMPEG_PATH: await peakRecordingFfmpeg(ctx.scratch, peakLog) } } : {}),
-  });
+  // ffmpeg runs sandboxed (only its job dir is writable, and removed with the
+  // job), so a GNU time wrapper could not leave its log for the bench: the
+  // worker's process tree, ffmpeg included, is sampled every 100 ms instead.
+  const worker = await ctx.cluster.startService({ role: 'worker', name: label });
   const sampler = new TreeSampler(worker.pid, 100).start();
   try {
     const id = await upload(ctx.api.url, token, { path: file, contentType: 'audio/mpeg', ...(options ? { options } : {}) }, body);
@@ -70,9 +48,7 @@ export async function serviceRun(
     const cpu1 = cpuOf(worker.pid)!;
     const s = sampler.stop();
     const nodePeakBytes = s.peakByComm['node'] ?? s.peakByComm['MainThread'] ?? 0;
-    const recorded = timed ? await ffmpegPeakBytes(peakLog) : null;
-    const ffmpegPeak = Math.max(recorded?.bytes ?? 0, s.peakByComm['ffmpeg'] ?? 0);
-    await rm(peakLog, { force: true });
+    const ffmpegPeak = s.peakByComm['ffmpeg'] ?? 0;
     return {
       processingMs: done.receivedMs - processing.receivedMs,
       // Each process's own peak, summed: never below the tree's real peak,
@@ -80,7 +56,7 @@ export async function serviceRun(
       treePeakBytes: Math.max(s.peakTreeRssBytes, nodePeakBytes + ffmpegPeak),
       nodePeakBytes,
       ffmpegPeakBytes: ffmpegPeak,
-      ffmpegProcesses: recorded?.processes ?? null,
+      ffmpegProcesses: null,
       ffmpegCpuSeconds: cpu1.children - cpu0.children,
       nodeCpuSeconds: cpu1.self - cpu0.self,
       durationSeconds: done.duration,
@@ -268,7 +244,7 @@ function report(
   memRows.push(['**median**', `**${mb(shortPeak)}**`, `**${mb(longPeak)}**`, `**${ratio(memRatio)}**`, '', '']);
   const memMd =
     `Peak resident set of the worker process tree: the node process's own peak (VmHWM, start-up included) plus its ffmpeg ` +
-    `children's (GNU time's maximum RSS, through an FFMPEG_PATH wrapper; a job alone on its worker runs two, a decoder ` +
+    `children's (sampled from /proc every 100 ms: ffmpeg runs sandboxed, where a GNU time wrapper cannot leave its log; a job alone on its worker runs two, a decoder ` +
     `and an encoder side by side, whose peaks are summed: each counts the ~35 MB of shared library pages the other ` +
     `also maps), which is never below the tree's real peak; a /proc ` +
     `sample of the tree's summed RSS every 100 ms is taken too and the larger of the two kept (sampling alone misses most of ` +
