@@ -156,11 +156,18 @@ describe('media worker', () => {
   });
 
   it('exposes Prometheus metrics of the jobs it ran, the queue, sockets and operations', async () => {
-    const res = await fetch(`${t.app.url}/metrics`, { headers: METRICS_HEADERS });
-    assert.equal(res.status, 200);
-    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
-    const text = await res.text();
+    // The queue gauges come from pg-boss's queue counts, which its monitor refreshes about once a
+    // second: a job that just finished may still count as queued for that long. Read until they settle.
+    let text = '';
     const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    for (const deadline = Date.now() + 5_000; ;) {
+      const res = await fetch(`${t.app.url}/metrics`, { headers: METRICS_HEADERS });
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+      text = await res.text();
+      if (value(/^audio_queue_depth (\d+)/m) === 0 || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     assert.ok(value(/^audio_jobs_total\{outcome="done",code=""\} (\d+)/m) >= formats.length, text.slice(0, 500));
     assert.ok(value(/^audio_processing_seconds_count (\d+)/m) >= formats.length);
     assert.ok(value(/^audio_processing_realtime_factor_count (\d+)/m) >= formats.length);
