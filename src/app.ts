@@ -24,8 +24,8 @@ export interface RunningApp {
   databaseUrl: string;
   /** Runs the sweep now (worker roles only; operations and tests); `full` adds the daily listing. */
   sweep(options?: { full?: boolean }): Promise<import('./services/sweep.service.js').SweepResult>;
-  /** Runs one batch of the loudness backfill now (worker roles only; tests). */
-  backfillLoudness(): Promise<import('./services/loudness-backfill.service.js').BackfillResult>;
+  /** Runs one batch of the backfill (loudness, waveform levels of older assets) now (worker roles only; tests). */
+  backfill(): Promise<import('./services/backfill.service.js').BackfillResult>;
   /** Resolves once the app has stopped. */
   stop(options?: { graceMs?: number }): Promise<void>;
 }
@@ -133,9 +133,9 @@ export async function startApp(config: Config, role: Role, log: Logger): Promise
         if (!worker) return Promise.reject(new Error('the sweep runs in worker roles only'));
         return worker.sweep.run(log.child({ job: 'sweep' }), options);
       },
-      backfillLoudness: () => {
-        if (!worker) return Promise.reject(new Error('the loudness backfill runs in worker roles only'));
-        return worker.loudnessBackfill.run(log.child({ job: 'loudness-backfill' }));
+      backfill: () => {
+        if (!worker) return Promise.reject(new Error('the backfill runs in worker roles only'));
+        return worker.backfill.run(log.child({ job: 'backfill' }));
       },
       stop: stopAll,
     };

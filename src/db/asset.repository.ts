@@ -6,6 +6,14 @@ import { type AssetPatch, type AssetRow, COLUMNS, type NewAsset, PATCH_COLUMNS, 
 import { type AssetErrorCode, AssetStatus, predecessorsOf } from '../domain/asset-status.js';
 import type { Cursor } from '../domain/asset.js';
 import type { QuotaLimits } from '../domain/quota.js';
+import type { WaveformLevel } from '../domain/waveform-level.js';
+
+/** A DONE asset the backfill owes something (services/backfill.service.ts). */
+export interface BackfillItem {
+  id: string;
+  needsLoudness: boolean;
+  needsLevels: boolean;
+}
 
 /**
  * Every read and write of the audio_asset table. Status moves are guarded in SQL.
@@ -200,14 +208,25 @@ export class AssetRepository {
     return n ? row : null;
   }
 
-  /** DONE assets whose loudness was never measured (processed before the meter existed), oldest first. */
-  async loudnessBacklog(limit: number): Promise<string[]> {
-    const { rows } = await this.pool.query<{ id: string }>({
-      name: 'asset_loudness_backlog',
-      text: `select id from audio_asset where status = 'DONE' and loudness_measured_at is null order by created_at limit $1`,
+  /** DONE assets that lack what a feature added since they were processed (loudness, waveform levels), oldest first. */
+  async backfillBacklog(limit: number): Promise<BackfillItem[]> {
+    const { rows } = await this.pool.query<{ id: string; needs_loudness: boolean; needs_levels: boolean }>({
+      name: 'asset_backfill_backlog',
+      text: `select id, loudness_measured_at is null as needs_loudness, waveform_levels is null as needs_levels from audio_asset
+              where status = 'DONE' and (loudness_measured_at is null or waveform_levels is null) order by created_at limit $1`,
       values: [limit],
     });
-    return rows.map((r) => r.id);
+    return rows.map((r) => ({ id: r.id, needsLoudness: r.needs_loudness, needsLevels: r.needs_levels }));
+  }
+
+  /** Records backfilled waveform levels on a DONE asset that had none (an event tells clients); [] marks "could not be made". */
+  async recordWaveformLevels(id: string, levels: WaveformLevel[]): Promise<boolean> {
+    const { rowCount } = await this.pool.query({
+      name: 'asset_record_waveform_levels',
+      text: `update audio_asset set waveform_levels = $2 where id = $1 and status = 'DONE' and waveform_levels is null`,
+      values: [id, JSON.stringify(levels)],
+    });
+    return (rowCount ?? 0) > 0;
   }
 
   /** Records a backfilled measurement on a DONE asset (an event tells clients). */

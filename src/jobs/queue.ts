@@ -13,8 +13,9 @@ export const SWEEP_CRON = '* * * * *';
 export const FULL_SWEEP_QUEUE = 'sweep-full';
 export const FULL_SWEEP_CRON = '17 3 * * *';
 /** Every minute, a few assets at a time while no upload is processed: loudness of assets DONE before it was measured. */
-export const LOUDNESS_BACKFILL_QUEUE = 'loudness-backfill';
-export const LOUDNESS_BACKFILL_CRON = '* * * * *';
+// Named when it backfilled loudness only; kept so databases upgraded from then keep one schedule.
+export const BACKFILL_QUEUE = 'loudness-backfill';
+export const BACKFILL_CRON = '* * * * *';
 
 /** Attempts after the first before an asset ends FAILED INTERNAL. */
 export const PROCESS_AUDIO_RETRY_LIMIT = 3;
@@ -124,7 +125,7 @@ export async function startQueue(o: QueueOptions): Promise<PgBossQueue> {
   else await boss.createQueue(PROCESS_AUDIO_QUEUE, queueOptions);
   if (o.supervise) {
     // One sweep at a time across all workers: a singleton queue.
-    const scheduled = [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON], [LOUDNESS_BACKFILL_QUEUE, LOUDNESS_BACKFILL_CRON]] as const;
+    const scheduled = [[SWEEP_QUEUE, SWEEP_CRON], [FULL_SWEEP_QUEUE, FULL_SWEEP_CRON], [BACKFILL_QUEUE, BACKFILL_CRON]] as const;
     for (const [name, cron] of scheduled) {
       if (!(await boss.getQueue(name))) await boss.createQueue(name, { policy: 'singleton', retryLimit: 0, expireInSeconds: 3600 });
       await boss.schedule(name, cron);

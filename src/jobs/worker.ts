@@ -11,16 +11,16 @@ import { NO_LIBOPUS_WARNING, hasLibopus } from '../renditions/opus.js';
 import { assertSandboxed, detectSandboxTools } from '../media/sandbox.js';
 import { ProcessingService } from '../services/processing.service.js';
 import { SweepService } from '../services/sweep.service.js';
-import { LoudnessBackfill } from '../services/loudness-backfill.service.js';
+import { DoneAssetBackfill } from '../services/backfill.service.js';
 import { removeDeadWorkersJobDirs } from './work-dirs.js';
 import type { Storage } from '../storage/s3.js';
-import { FULL_SWEEP_QUEUE, LOUDNESS_BACKFILL_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
+import { FULL_SWEEP_QUEUE, BACKFILL_QUEUE, PROCESS_AUDIO_QUEUE, PROCESS_AUDIO_RETRY_LIMIT, type PgBossQueue, SWEEP_QUEUE, decodeJob } from './queue.js';
 import { workerSlots } from '../domain/fairness.js';
 
 export interface RunningWorker {
   sweep: SweepService;
-  /** Measures the loudness of a few assets DONE before it was measured; `busy` makes it yield to processing. */
-  loudnessBackfill: LoudnessBackfill;
+  /** Gives a few assets DONE before loudness or waveform levels existed what they lack; `busy` makes it yield to processing. */
+  backfill: DoneAssetBackfill;
   stop(): Promise<void>;
 }
 
@@ -54,7 +54,7 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
   });
   const sweep = new SweepService(d.assets, d.storage, d.config);
-  const loudnessBackfill = new LoudnessBackfill(d.assets, d.storage, {
+  const backfill = new DoneAssetBackfill(d.assets, d.storage, {
     ffmpegPath: ffmpeg.path, movieTimescale: ffmpeg.movieTimescale, tmpDir: d.config.tmpDir,
     maxDurationSeconds: d.config.maxDurationSeconds, jobTimeoutSeconds: d.config.jobTimeoutSeconds,
   });
@@ -129,13 +129,13 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   await d.queue.boss.work(FULL_SWEEP_QUEUE, { batchSize: 1 }, async () => {
     await sweep.run(d.log.child({ job: 'sweep-full' }), { full: true });
   });
-  await d.queue.boss.work(LOUDNESS_BACKFILL_QUEUE, { batchSize: 1 }, async () => {
+  await d.queue.boss.work(BACKFILL_QUEUE, { batchSize: 1 }, async () => {
     // Low priority: only while this worker processes no upload, and it stops between assets when one arrives.
-    if (running.size === 0) await loudnessBackfill.run(d.log.child({ job: 'loudness-backfill' }), () => running.size > 0);
+    if (running.size === 0) await backfill.run(d.log.child({ job: 'backfill' }), () => running.size > 0);
   });
   return {
     sweep,
-    loudnessBackfill,
+    backfill,
     // Running jobs are left to boss.stop(), which gives them their grace.
     async stop() {
       await deletions.stop();

@@ -116,7 +116,8 @@ export class AssetsService {
 
   /** The stored zoom levels, finest first; null until DONE and for assets DONE before levels were made. */
   waveformData(asset: AssetView): WaveformDataView[] | null {
-    if (asset.status !== AssetStatus.DONE || !asset.waveformLevels) return null;
+    // [] is a backfill that could not decode the stored M4A: no levels, as for an asset not yet backfilled.
+    if (asset.status !== AssetStatus.DONE || !asset.waveformLevels?.length) return null;
     const urls = this.playbackUrls;
     return asset.waveformLevels.map((l) => ({
       sampleRate: ANALYSIS_SAMPLE_RATE,

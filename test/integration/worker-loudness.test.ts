@@ -123,12 +123,12 @@ describe('loudness through the worker', () => {
       await db.query(`update audio_asset set loudness_integrated = null, loudness_range = null, loudness_true_peak = null,
         loudness_measured_at = null where id = $1`, [id]);
       assert.equal((await t.gql(ASSET, { id })).data.asset.loudness, null);
-      await t.app.backfillLoudness();
+      await t.app.backfill();
       const row = (await db.query('select loudness_integrated, loudness_measured_at from audio_asset where id = $1', [id])).rows[0];
       assert.ok(row.loudness_measured_at instanceof Date);
       // Measured on the AAC's decode: the integrated loudness stays within 0.5 LU of the encoded PCM's.
       assert.ok(Math.abs(row.loudness_integrated - asset.loudness.integrated) <= 0.5, JSON.stringify({ row, was: asset.loudness }));
-      assert.equal((await t.app.backfillLoudness()).measured, 0);
+      assert.equal((await t.app.backfill()).measured, 0);
     } finally {
       await db.end();
     }

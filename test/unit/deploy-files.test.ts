@@ -86,6 +86,13 @@ describe('docker-compose.yml and Dockerfile', () => {
     assert.match(docker, /HEALTHCHECK[\s\S]*\/healthz/);
   });
 
+  it('pins every image it pulls by digest: the compose services and the Dockerfile base', () => {
+    const pulled = Object.entries(compose.services).filter(([, s]) => s.image).map(([name, s]) => [name, s.image!] as const);
+    assert.deepEqual(pulled.map(([name]) => name).sort(), ['minio', 'minio-init', 'postgres']);
+    const bases = [...read('Dockerfile').matchAll(/^FROM (\S+)/gm)].map((m) => ['Dockerfile', m[1]!] as const);
+    for (const [where, image] of [...pulled, ...bases]) assert.match(image, /^[\w./:-]+@sha256:[0-9a-f]{64}$/, `${where}: ${image}`);
+  });
+
   it('is a valid compose file for docker-compose', { skip: hasDockerCompose ? false : 'docker-compose is not installed (.ci/run installs it)' }, () => {
     execFileSync('docker-compose', ['-f', new URL('docker-compose.yml', root).pathname, 'config', '-q'], {
       env: { ...process.env, AUTH_JWT_SECRET: 'x'.repeat(40) },
