@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build: everything (TypeScript, web bundle) with dev dependencies.
-FROM node:24-bookworm-slim AS build
+FROM node:24-bookworm-slim@sha256:235600a8101ab264e117b1768e925532262668dc9b581ef1dd7d96ced463b8e7 AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # The image already has Node 24: the embedded servers' install scripts are
@@ -12,7 +12,7 @@ RUN npm run build
 # Runtime: production dependencies, Debian's security-maintained ffmpeg
 # (not the npm fallback), util-linux for prlimit and setpriv, bubblewrap to
 # sandbox ffmpeg (it needs user namespaces: see SECURITY.md), a non-root user.
-FROM node:24-bookworm-slim AS runtime
+FROM node:24-bookworm-slim@sha256:235600a8101ab264e117b1768e925532262668dc9b581ef1dd7d96ced463b8e7 AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ffmpeg util-linux bubblewrap tini ca-certificates \
  && rm -rf /var/lib/apt/lists/*
