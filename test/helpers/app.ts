@@ -120,6 +120,31 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
+/**
+ * startTestApp, plus a temp dir (named from `prefix`) for the files the tests
+ * make, which the returned app's stop() removes too. Not the app's tmpDir:
+ * that is the worker's TMPDIR, which must hold nothing after a job.
+ */
+export async function startTestAppWithDir(prefix: string, options: TestAppOptions = {}): Promise<{ t: TestApp; dir: string }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  const removeDir = () => rm(dir, { recursive: true, force: true });
+  let t: TestApp;
+  try {
+    t = await startTestApp(options);
+  } catch (err) {
+    await removeDir(); // no app, so no stop() will
+    throw err;
+  }
+  const stop = async () => {
+    try {
+      await t.stop();
+    } finally {
+      await removeDir();
+    }
+  };
+  return { t: { ...t, stop }, dir };
+}
+
 /** Collects a subscription's events until `until` says stop (or the timeout passes). */
 export function collect<T>(
   client: Client,

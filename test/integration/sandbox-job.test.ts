@@ -3,13 +3,11 @@
 // pid namespace of its own (bubblewrap), where the worker's /proc/<pid>/environ
 // does not exist, or, without a working bubblewrap, as another user.
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFile, readdir, readlink } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { detectSandboxTools, SANDBOX_UID } from '../../src/media/sandbox.js';
 import { makeAudio } from '../helpers/fixtures.js';
-import { COMPLETE, prepareAndPut, startTestApp, waitForEnd, type TestApp } from '../helpers/app.js';
+import { COMPLETE, prepareAndPut, startTestAppWithDir, waitForEnd, type TestApp } from '../helpers/app.js';
 
 interface Seen {
   pid: number;
@@ -48,13 +46,9 @@ describe('ffmpeg of a real job', () => {
   let t: TestApp;
   let dir: string;
   before(async () => {
-    t = await startTestApp();
-    dir = await mkdtemp(path.join(tmpdir(), 'sandbox-job-'));
+    ({ t, dir } = await startTestAppWithDir('sandbox-job-'));
   });
-  after(async () => {
-    await t?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t?.stop());
 
   it('runs in the sandbox: its own pid namespace under bubblewrap, else as nobody', async () => {
     const tools = await detectSandboxTools();

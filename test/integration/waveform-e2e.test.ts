@@ -2,11 +2,9 @@
 // through its presigned URL as a browser would, parse it with waveform-data.js
 // and compare it with a plain ffmpeg decode; the objects go with the asset.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { COMPLETE, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { COMPLETE, prepareAndPut, startTestAppWithDir, type TestApp } from '../helpers/app.js';
 import { makeAudio } from '../helpers/fixtures.js';
 import { checkLevels, makeSwellWav, referencePcm } from '../helpers/waveform-reference.js';
 
@@ -43,13 +41,9 @@ describe('waveform data through the worker', () => {
   let t: TestApp;
   let dir: string;
   before(async () => {
-    t = await startTestApp();
-    dir = await mkdtemp(path.join(tmpdir(), 'waveform-e2e-'));
+    ({ t, dir } = await startTestAppWithDir('waveform-e2e-'));
   });
-  after(async () => {
-    await t?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t?.stop());
 
   it('serves every level as .dat and JSON that waveform-data.js parses, matching a plain ffmpeg decode, and deletes them with the asset', async () => {
     const file = path.join(dir, 'swell.wav');

@@ -1,12 +1,11 @@
 // Loudness, normalisation and the Opus rendition through the real worker:
 // upload, complete, wait for DONE, then measure what was stored.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { COMPLETE, PREPARE, startTestApp, type TestApp } from '../helpers/app.js';
+import { COMPLETE, PREPARE, startTestAppWithDir, type TestApp } from '../helpers/app.js';
 import { ebur128, filePcm, lavfiMp3 } from '../helpers/ebur128.js';
 
 const ASSET = /* GraphQL */ `
@@ -46,13 +45,9 @@ describe('loudness through the worker', () => {
   let t: TestApp;
   let dir: string;
   before(async () => {
-    t = await startTestApp();
-    dir = await mkdtemp(path.join(tmpdir(), 'loudness-e2e-'));
+    ({ t, dir } = await startTestAppWithDir('loudness-e2e-'));
   });
-  after(async () => {
-    await t?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  after(() => t?.stop());
 
   it('measures the PCM it encodes as ffmpeg ebur128 does, and the M4A keeps that loudness', async () => {
     const input = await lavfiMp3(path.join(dir, 'speech.mp3'), SPEECH[0], 8, SPEECH[1]);

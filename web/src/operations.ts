@@ -44,15 +44,22 @@ export const AssetUpdatedSubscription = graphql(`
   }
 `);
 
+/** An upload session: prepare and renew share it, so a resumed upload has the same shape as a new one. */
+export const PreparedUploadFieldsFragment = graphql(`
+  fragment PreparedUploadFields on PreparedUpload {
+    asset { ...AssetFields }
+    uploadUrl
+    uploadHeaders { name value }
+    multipart { partSize parts { partNumber url } }
+    expiresAt
+    uploadedParts { partNumber etag }
+  }
+`);
+
 export const PrepareUploadMutation = graphql(`
   mutation PrepareUpload($input: PrepareAudioUploadInput!) {
     prepareAudioUpload(input: $input) {
-      asset { ...AssetFields }
-      uploadUrl
-      uploadHeaders { name value }
-      multipart { partSize parts { partNumber url } }
-      expiresAt
-      uploadedParts { partNumber etag }
+      ...PreparedUploadFields
     }
   }
 `);
@@ -61,12 +68,7 @@ export const PrepareUploadMutation = graphql(`
 export const RenewUploadUrlsMutation = graphql(`
   mutation RenewUploadUrls($id: ID!) {
     renewUploadUrls(id: $id) {
-      asset { ...AssetFields }
-      uploadUrl
-      uploadHeaders { name value }
-      multipart { partSize parts { partNumber url } }
-      expiresAt
-      uploadedParts { partNumber etag }
+      ...PreparedUploadFields
     }
   }
 `);

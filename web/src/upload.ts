@@ -7,8 +7,8 @@
 // retried with backoff.
 import type { ApolloClient } from '@apollo/client';
 import { addToList } from './cache';
-import type { PrepareUploadMutation } from './gql/graphql';
-import { CompleteUploadMutation, PrepareUploadMutation as Prepare, RecordUploadedPartMutation, RenewUploadUrlsMutation } from './operations';
+import type { PreparedUploadFieldsFragment as Session } from './gql/graphql';
+import { CompleteUploadMutation, PrepareUploadMutation, RecordUploadedPartMutation, RenewUploadUrlsMutation } from './operations';
 import { findUpload, forgetUpload, rememberUpload } from './resume-store';
 import { PART_ATTEMPTS, TransferMeter, backoffMs } from './transfer';
 
@@ -25,8 +25,6 @@ export interface UploadHooks {
   onPrepared(assetId: string): void;
   onProgress(progress: UploadProgress): void;
 }
-
-type Session = PrepareUploadMutation['prepareAudioUpload'];
 
 /** Parts sent at once: enough to fill a link, few enough for a phone. */
 const PARALLEL_PARTS = 3;
@@ -62,7 +60,7 @@ async function begin(client: ApolloClient, file: File): Promise<Session> {
     }
   }
   const { data } = await client.mutate({
-    mutation: Prepare,
+    mutation: PrepareUploadMutation,
     variables: { input: { filename: file.name || 'recording', size: file.size, contentType: declaredType(file) } },
   });
   return data!.prepareAudioUpload;

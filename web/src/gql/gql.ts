@@ -18,8 +18,9 @@ type Documents = {
     "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": typeof types.AssetsDocument,
     "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n": typeof types.AssetUrlDocument,
     "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": typeof types.AssetUpdatedDocument,
-    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n": typeof types.PrepareUploadDocument,
-    "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n": typeof types.RenewUploadUrlsDocument,
+    "\n  fragment PreparedUploadFields on PreparedUpload {\n    asset { ...AssetFields }\n    uploadUrl\n    uploadHeaders { name value }\n    multipart { partSize parts { partNumber url } }\n    expiresAt\n    uploadedParts { partNumber etag }\n  }\n": typeof types.PreparedUploadFieldsFragmentDoc,
+    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      ...PreparedUploadFields\n    }\n  }\n": typeof types.PrepareUploadDocument,
+    "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      ...PreparedUploadFields\n    }\n  }\n": typeof types.RenewUploadUrlsDocument,
     "\n  mutation RecordUploadedPart($input: RecordUploadedPartInput!) {\n    recordUploadedPart(input: $input) { partNumber }\n  }\n": typeof types.RecordUploadedPartDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": typeof types.CompleteUploadDocument,
     "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": typeof types.DeleteAssetDocument,
@@ -30,8 +31,9 @@ const documents: Documents = {
     "\n  query Assets($first: Int!, $after: String) {\n    assets(first: $first, after: $after) {\n      nodes { ...AssetFields }\n      pageInfo { hasNextPage endCursor }\n    }\n  }\n": types.AssetsDocument,
     "\n  query AssetUrl($id: ID!) {\n    asset(id: $id) { id url renditions { format url mimeType } }\n  }\n": types.AssetUrlDocument,
     "\n  subscription AssetUpdated {\n    assetUpdated { ...AssetFields }\n  }\n": types.AssetUpdatedDocument,
-    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n": types.PrepareUploadDocument,
-    "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n": types.RenewUploadUrlsDocument,
+    "\n  fragment PreparedUploadFields on PreparedUpload {\n    asset { ...AssetFields }\n    uploadUrl\n    uploadHeaders { name value }\n    multipart { partSize parts { partNumber url } }\n    expiresAt\n    uploadedParts { partNumber etag }\n  }\n": types.PreparedUploadFieldsFragmentDoc,
+    "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      ...PreparedUploadFields\n    }\n  }\n": types.PrepareUploadDocument,
+    "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      ...PreparedUploadFields\n    }\n  }\n": types.RenewUploadUrlsDocument,
     "\n  mutation RecordUploadedPart($input: RecordUploadedPartInput!) {\n    recordUploadedPart(input: $input) { partNumber }\n  }\n": types.RecordUploadedPartDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": types.CompleteUploadDocument,
     "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": types.DeleteAssetDocument,
@@ -71,11 +73,15 @@ export function graphql(source: "\n  subscription AssetUpdated {\n    assetUpdat
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n"): (typeof documents)["\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n"];
+export function graphql(source: "\n  fragment PreparedUploadFields on PreparedUpload {\n    asset { ...AssetFields }\n    uploadUrl\n    uploadHeaders { name value }\n    multipart { partSize parts { partNumber url } }\n    expiresAt\n    uploadedParts { partNumber etag }\n  }\n"): (typeof documents)["\n  fragment PreparedUploadFields on PreparedUpload {\n    asset { ...AssetFields }\n    uploadUrl\n    uploadHeaders { name value }\n    multipart { partSize parts { partNumber url } }\n    expiresAt\n    uploadedParts { partNumber etag }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n"): (typeof documents)["\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      asset { ...AssetFields }\n      uploadUrl\n      uploadHeaders { name value }\n      multipart { partSize parts { partNumber url } }\n      expiresAt\n      uploadedParts { partNumber etag }\n    }\n  }\n"];
+export function graphql(source: "\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      ...PreparedUploadFields\n    }\n  }\n"): (typeof documents)["\n  mutation PrepareUpload($input: PrepareAudioUploadInput!) {\n    prepareAudioUpload(input: $input) {\n      ...PreparedUploadFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      ...PreparedUploadFields\n    }\n  }\n"): (typeof documents)["\n  mutation RenewUploadUrls($id: ID!) {\n    renewUploadUrls(id: $id) {\n      ...PreparedUploadFields\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
