@@ -145,6 +145,18 @@ export async function startTestAppWithDir(prefix: string, options: TestAppOption
   return { t: { ...t, stop }, dir };
 }
 
+/**
+ * Reads until `done(value)` or the time is up and returns the last value. For
+ * what an SQL update in a test changes: the API caches finished assets until
+ * the update's NOTIFY reaches it, which a loaded machine can delay.
+ */
+export async function readUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5_000): Promise<T> {
+  for (const until = Date.now() + timeoutMs; ; await new Promise((r) => setTimeout(r, 50))) {
+    const value = await read();
+    if (done(value) || Date.now() > until) return value;
+  }
+}
+
 /** Collects a subscription's events until `until` says stop (or the timeout passes). */
 export function collect<T>(
   client: Client,

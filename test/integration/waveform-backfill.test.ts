@@ -2,13 +2,12 @@
 // (issue 19, item 7): decoded from their stored M4A, stored beside it, served
 // like any other asset's. One that cannot be decoded is marked, not retried.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
-import { COMPLETE, prepareAndPut, startTestApp, waitForEnd, type TestApp } from '../helpers/app.js';
+import { COMPLETE, prepareAndPut, readUntil, startTestAppWithDir, waitForEnd, type TestApp } from '../helpers/app.js';
 import { checkLevels, makeSwellWav, referencePcm } from '../helpers/waveform-reference.js';
 
 const LEVELS = /* GraphQL */ `
@@ -21,15 +20,13 @@ describe('waveform level backfill', () => {
   let dir: string;
   let db: pg.Client;
   before(async () => {
-    t = await startTestApp();
-    dir = await mkdtemp(path.join(tmpdir(), 'waveform-backfill-'));
+    ({ t, dir } = await startTestAppWithDir('waveform-backfill-'));
     db = new pg.Client({ connectionString: t.db.url });
     await db.connect();
   });
   after(async () => {
     await db?.end();
     await t?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   const asset = async (id: string) => {
@@ -48,9 +45,7 @@ describe('waveform level backfill', () => {
     assert.equal((await waitForEnd(t, id)).status, 'DONE');
     await db.query('update audio_asset set waveform_levels = null where id = $1', [id]);
     for (const key of await waveformKeys(id)) await t.app.storage.delete(key);
-    // The API caches finished assets until the update's NOTIFY reaches it: read until it has.
-    for (const until = Date.now() + 5_000; (await asset(id)).waveformData !== null && Date.now() < until;) await new Promise((r) => setTimeout(r, 50));
-    assert.equal((await asset(id)).waveformData, null, 'the contract: null until the backfill has run');
+    assert.equal(await readUntil(async () => (await asset(id)).waveformData, (w) => w === null), null, 'the contract: null until the backfill has run');
     return id;
   }
 

@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { COMPLETE, PREPARE, startTestAppWithDir, type TestApp } from '../helpers/app.js';
+import { COMPLETE, PREPARE, readUntil, startTestAppWithDir, type TestApp } from '../helpers/app.js';
 import { ebur128, filePcm, lavfiMp3 } from '../helpers/ebur128.js';
 
 const ASSET = /* GraphQL */ `
@@ -117,7 +117,7 @@ describe('loudness through the worker', () => {
       // As a row from before the meter: no loudness, never measured.
       await db.query(`update audio_asset set loudness_integrated = null, loudness_range = null, loudness_true_peak = null,
         loudness_measured_at = null where id = $1`, [id]);
-      assert.equal((await t.gql(ASSET, { id })).data.asset.loudness, null);
+      assert.equal(await readUntil(async () => (await t.gql(ASSET, { id })).data.asset.loudness, (l) => l === null), null);
       await t.app.backfill();
       const row = (await db.query('select loudness_integrated, loudness_measured_at from audio_asset where id = $1', [id])).rows[0];
       assert.ok(row.loudness_measured_at instanceof Date);
