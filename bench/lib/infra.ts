@@ -165,6 +165,12 @@ export interface ServiceProcess {
 export const BENCH_METRICS_TOKEN = 'bench-metrics-token-0123456789';
 export const BENCH_METRICS_HEADERS = { authorization: `Bearer ${BENCH_METRICS_TOKEN}` };
 
+/** A worker's count of transcodes run as two processes, decoder | encoder (its /metrics). */
+export async function pipelinedTranscodes(workerUrl: string): Promise<number> {
+  const text = await (await fetch(`${workerUrl}/metrics`, { headers: BENCH_METRICS_HEADERS })).text();
+  return Number(/^audio_transcodes_total\{processes="2"\} (\d+)/m.exec(text)?.[1] ?? 0);
+}
+
 export interface ClusterOptions {
   adminUrl: string;
   jwtSecret: string;

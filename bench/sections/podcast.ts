@@ -11,7 +11,7 @@ import { runMedia } from '../../src/media/run.js';
 import { Storage } from '../../src/storage/s3.js';
 import { complete, type ProcessingOptions, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
-import { S3_KEY } from '../lib/infra.js';
+import { pipelinedTranscodes, S3_KEY } from '../lib/infra.js';
 import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
 import { cpuOf, timedRun, TreeSampler } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
@@ -48,6 +48,8 @@ export async function serviceRun(
     const cpu1 = cpuOf(worker.pid)!;
     const s = sampler.stop();
     const nodePeakBytes = s.peakByComm['node'] ?? s.peakByComm['MainThread'] ?? 0;
+    // A fresh worker ran this one job: its count says how.
+    const ffmpegProcesses = (await pipelinedTranscodes(worker.url)) > 0 ? 2 : 1;
     const ffmpegPeak = s.peakByComm['ffmpeg'] ?? 0;
     return {
       processingMs: done.receivedMs - processing.receivedMs,
@@ -56,8 +58,12 @@ export async function serviceRun(
       treePeakBytes: Math.max(s.peakTreeRssBytes, nodePeakBytes + ffmpegPeak),
       nodePeakBytes,
       ffmpegPeakBytes: ffmpegPeak,
-      ffmpegProcesses: null,
-      ffmpegCpuSeconds: cpu1.children - cpu0.children,
+      ffmpegProcesses,
+      // Sampled, not the worker's reaped-children time: the sandbox's bwrap
+      // does not wait for the ffmpeg inside its pid namespace, so that CPU never
+      // reaches the worker's cutime (it read 0.0 s). Up to one interval of
+      // each process's last CPU is missed.
+      ffmpegCpuSeconds: Math.max(cpu1.children - cpu0.children, s.childCpuSeconds),
       nodeCpuSeconds: cpu1.self - cpu0.self,
       durationSeconds: done.duration,
     };
