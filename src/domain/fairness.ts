@@ -56,8 +56,17 @@ export interface SlotOptions {
 }
 
 /**
+ * Voice-only slots per ordinary slot. A voice note's job spends most of its
+ * time waiting (ranged read, ffmpeg's start in its sandbox, three PUTs, two
+ * updates), not on its ~0.25 s of ffmpeg CPU: with one voice slot per core
+ * under a long-file backlog, voice ffmpeg used ~5 % of a core while 50 notes
+ * queued for seconds (BENCHMARKS.md, section 7).
+ */
+export const VOICE_SLOTS_PER_SLOT = 2;
+
+/**
  * The fetch options of a worker process's slots: `workerConcurrency` slots
- * that take any job (voice notes first), and as many again that take only
+ * that take any job (voice notes first), and twice as many that take only
  * voice notes, so a voice note never waits for a long file to end and a
  * burst of them is spread over every core. pg-boss counts a user's running
  * jobs of both lanes against the limit of the candidate's lane: a user's
@@ -66,8 +75,9 @@ export interface SlotOptions {
  */
 export function workerSlots(workerConcurrency: number): SlotOptions[] {
   const perUser = longJobsPerUser(workerConcurrency);
-  const groupConcurrency = { default: perUser, tiers: { long: perUser, voice: perUser + workerConcurrency } };
+  const voiceSlots = workerConcurrency * VOICE_SLOTS_PER_SLOT;
+  const groupConcurrency = { default: perUser, tiers: { long: perUser, voice: perUser + voiceSlots } };
   const any = Array.from({ length: workerConcurrency }, () => ({ groupConcurrency }));
-  const voiceOnly = Array.from({ length: workerConcurrency }, () => ({ minPriority: LANE_PRIORITY.voice, groupConcurrency }));
+  const voiceOnly = Array.from({ length: voiceSlots }, () => ({ minPriority: LANE_PRIORITY.voice, groupConcurrency }));
   return [...any, ...voiceOnly];
 }

@@ -11,7 +11,7 @@ import { chown } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
-import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand } from './sandbox.js';
+import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, setSessionNice } from './sandbox.js';
 
 /** Per run (the caller sets the nice level per job); unset fields take RUNNER_DEFAULTS. */
 export type FfmpegLimits = Partial<SandboxLimits>;
@@ -232,7 +232,9 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     // Its own process group, so one kill(-pgid) reaches anything it starts.
     // ffmpeg needs no variables; ours hold storage and database secrets (and
     // bubblewrap's pid 1 keeps what it was started with).
-    return spawn(program!, argv, { detached: true, env: SANDBOX_ENV, stdio }) as Child;
+    const child = spawn(program!, argv, { detached: true, env: SANDBOX_ENV, stdio }) as Child;
+    setSessionNice(child.pid, limits.nice);
+    return child;
   };
   const pcm = await openPcmChannel();
   // The encoder first: the decoder's fd 3 is a copy of our end of its stdin.

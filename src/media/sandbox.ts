@@ -14,6 +14,7 @@
 // open files, no core dumps) and nice. Pure decisions here; the runner spawns
 // the argv with SANDBOX_ENV.
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { findExecutable } from './ffmpeg-binary.js';
@@ -77,8 +78,9 @@ function namespaceArgs(): string[] {
     '--cap-drop', 'ALL',
     // Dies with the runner even if only the runner's process is SIGKILLed.
     '--die-with-parent',
-    // No controlling terminal to push keystrokes into (TIOCSTI).
-    '--new-session',
+    // No `--new-session`: the runner's spawn already starts a session with no
+    // controlling terminal (no TIOCSTI), and a second one would put ffmpeg in
+    // a scheduler autogroup that setSessionNice does not reach.
   ];
 }
 
@@ -218,5 +220,25 @@ async function probe(bwrap: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Gives a spawned session's scheduler autogroup the job's nice level. With
+ * kernel.sched_autogroup_enabled (the default of most distributions), CFS
+ * shares the CPU between sessions first and by nice only within one: an
+ * ffmpeg in its own session (the runner spawns it detached) got a whole
+ * session's share whatever its nice, so long files' ffmpeg at nice 19 took
+ * as much CPU as a voice note's. Best effort: without an autogroup file
+ * (kernel option off, or a process in a non-root cgroup, where nice works
+ * as it is) or permission (a non-root worker may set it once per 100 ms),
+ * nice alone decides.
+ */
+export function setSessionNice(pid: number | undefined, nice: number): void {
+  if (pid === undefined) return;
+  try {
+    writeFileSync(`/proc/${pid}/autogroup`, String(nice));
+  } catch {
+    // See above: nothing to do.
   }
 }

@@ -19,13 +19,13 @@ describe('fair processing rules', () => {
     assert.ok(LONG_JOB_NICE > VOICE_NOTE_NICE);
   });
 
-  it('gives every worker as many slots again that only voice notes may take', () => {
+  it('gives every worker twice as many slots again that only voice notes may take', () => {
     const slots = workerSlots(2);
-    assert.deepEqual(slots.map((s) => s.minPriority), [undefined, undefined, LANE_PRIORITY.voice, LANE_PRIORITY.voice]);
+    assert.deepEqual(slots.map((s) => s.minPriority), [undefined, undefined, ...Array(4).fill(LANE_PRIORITY.voice)]);
   });
 
   it("caps one user's long files at half the slots, and lets the same user's voice notes use every voice slot beside them", () => {
     assert.deepEqual([1, 2, 3, 4, 8].map(longJobsPerUser), [1, 1, 1, 2, 4]);
-    for (const slot of workerSlots(8)) assert.deepEqual(slot.groupConcurrency, { default: 4, tiers: { long: 4, voice: 12 } });
+    for (const slot of workerSlots(8)) assert.deepEqual(slot.groupConcurrency, { default: 4, tiers: { long: 4, voice: 20 } });
   });
 });

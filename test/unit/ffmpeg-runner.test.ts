@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -296,6 +297,21 @@ describe('runFfmpeg', () => {
     assert.deepEqual([judge(result, 0)?.code, judge(result, 0)?.retryable], ['UNREADABLE_AUDIO', false]);
   });
 
+  // With kernel.sched_autogroup_enabled, CFS shares the CPU between sessions before nice
+  // counts: an ffmpeg in a session (autogroup) of its own at nice 0 took a voice note's share.
+  it("runs ffmpeg, sandbox included, in one session whose scheduler autogroup has the job's nice", {
+    skip: existsSync('/proc/self/autogroup') ? false : 'kernel without scheduler autogroups',
+  }, async () => {
+    const seen: string[][] = [];
+    const args = ['-hide_banner', '-nostdin', '-re', '-f', 'lavfi', '-i', 'sine=duration=1.5', '-f', 's16le', 'pipe:1'];
+    const result = await runFfmpeg({
+      ffmpegPath: ffmpeg, args, workDir: dir, onPcm: () => {}, limits: { nice: 17 },
+      onSpawn: (session) => void setTimeout(() => seen.push(autogroupsOfFfmpegIn(session)), 700),
+    });
+    assert.equal(result.exitCode, 0, result.stderrTail);
+    assert.deepEqual(seen, [['nice 17']], 'the ffmpeg of the spawned session, at the nice of the job');
+  });
+
   it('fails clearly when the ffmpeg binary does not exist', async () => {
     await assert.rejects(
       runFfmpeg({ ffmpegPath: join(dir, 'no-such-ffmpeg'), args: [], workDir: dir, onPcm: () => {} }),
@@ -341,3 +357,20 @@ describe('redactUrls', () => {
     assert.equal(redactUrls(`...cut line &${SIGNATURE}&X-Amz-Date=1`), '...cut line &X-Amz-Signature=<redacted>&X-Amz-Date=1');
   });
 });
+
+/** The scheduler autogroup (`nice N`) of every ffmpeg process in a session. */
+function autogroupsOfFfmpegIn(session: number): string[] {
+  const found: string[] = [];
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      // After comm: state, ppid, pgrp, session.
+      if (stat.slice(stat.indexOf('(') + 1, close) !== 'ffmpeg' || Number(stat.slice(close + 2).split(' ')[3]) !== session) continue;
+      found.push(/nice -?\d+/.exec(readFileSync(`/proc/${name}/autogroup`, 'latin1'))?.[0] ?? '?');
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
+}

@@ -30,7 +30,9 @@ describe('sandboxCommand', () => {
     const { kind, argv } = sandboxCommand({ ...base, tools: ALL });
     assert.equal(kind, 'bwrap');
     assert.equal(argv[0], '/usr/bin/bwrap');
-    for (const flag of ['--unshare-pid', '--unshare-user', '--die-with-parent', '--new-session', '--clearenv']) assert.ok(argv.includes(flag), flag);
+    for (const flag of ['--unshare-pid', '--unshare-user', '--die-with-parent', '--clearenv']) assert.ok(argv.includes(flag), flag);
+    // The runner's detached spawn is the session (no terminal): a second one would escape its autogroup's nice.
+    assert.ok(!argv.includes('--new-session'));
     assert.ok(!argv.includes('--unshare-net'), 'ffmpeg reads its input over the network');
     assert.deepEqual(after_(argv, '--uid'), ['65534']);
     assert.deepEqual(after_(argv, '--cap-drop'), ['ALL']);
