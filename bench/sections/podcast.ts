@@ -227,8 +227,8 @@ function report(
     `(\`--role worker\`, default concurrency). The headline ratio is the ratio of the medians; the median of the per-pair ` +
     `ratios is ${ratio(pairedRatio)}.\n\n` +
     table(['run', 'bare ffmpeg (wall)', 'service PROCESSING→DONE', 'ratio', 'bare ffmpeg CPU', 'worker ffmpeg CPU', 'worker node CPU'], podcastRows) +
-    `\n\n${shapeOf(svc)} The worker runs ffmpeg under \`nice -n 10\` (src/media/ffmpeg-runner.ts RUNNER_DEFAULTS). On a ` +
-    'machine with idle cores, as here, niceness changes nothing: it only matters when other processes compete for the CPU.';
+    `\n\n${shapeOf(svc)} A 2-hour file's ffmpeg runs at nice 19, its session's scheduler autogroup too (a long job: ` +
+    'src/domain/fairness.ts, findings 15); with no other job on the worker that yields only to the node processes.';
   if (variants.length) {
     const rows = [...variants.map((v) => [v.name, sec(v.wallMs), sec(v.bareMs), ratio(v.wallMs / v.bareMs)]),
       ['whole worker (medians above)', sec(svcMs), sec(bareMs), ratio(podcastRatio)]];
