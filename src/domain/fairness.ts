@@ -56,11 +56,11 @@ export interface SlotOptions {
 }
 
 /**
- * Voice-only slots per ordinary slot. A voice note's job spends most of its
+ * Voice-only slots per ordinary slot. A voice note's job spends much of its
  * time waiting (ranged read, ffmpeg's start in its sandbox, three PUTs, two
- * updates), not on its ~0.25 s of ffmpeg CPU: with one voice slot per core
- * under a long-file backlog, voice ffmpeg used ~5 % of a core while 50 notes
- * queued for seconds (BENCHMARKS.md, section 7).
+ * updates) rather than on its ~0.25 s of ffmpeg CPU: with twice the slots,
+ * 50 notes under a long-file backlog reached DONE sooner (p50 5.2 s against
+ * 6.1-6.9 s with one per core, before the autogroup fix; bench/findings.md 15).
  */
 export const VOICE_SLOTS_PER_SLOT = 2;
 

@@ -12,8 +12,11 @@ export const SWEEP_CRON = '* * * * *';
 /** Daily: the full listing of the bucket, for leftovers of crashes. */
 export const FULL_SWEEP_QUEUE = 'sweep-full';
 export const FULL_SWEEP_CRON = '17 3 * * *';
-/** Every minute, a few assets at a time while no upload is processed: loudness of assets DONE before it was measured. */
-// Named when it backfilled loudness only; kept so databases upgraded from then keep one schedule.
+/**
+ * Every minute, a few assets at a time while no upload is processed: what assets DONE before loudness
+ * or waveform levels existed lack. Named when it backfilled loudness only; kept so that databases
+ * upgraded from then keep one schedule.
+ */
 export const BACKFILL_QUEUE = 'loudness-backfill';
 export const BACKFILL_CRON = '* * * * *';
 

@@ -3,7 +3,7 @@
 // waveform levels (issue 19, item 7), both from one decode. These figures are
 // of the AAC's decode, not of the PCM that was encoded: integrated loudness
 // within ~0.5 LU of it, the true peak up to a few dB off (the encoder moves
-// peaks), waveform levels within a level or two. Null until then.
+// peaks), waveform pairs within an 8-bit step or two. Null until then.
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { LoudnessMeter } from '../analysis/loudness.js';
