@@ -50,16 +50,23 @@ function startStorage(dir: string): Promise<{ server: Server; base: string; rang
   });
 }
 
-/** Members of a process group that are still running (zombies excluded: nothing may reap them here). */
-async function liveMembers(pgid: number): Promise<number[]> {
-  const live: number[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const statLine = await readFile(`/proc/${entry}/stat`, 'latin1').catch(() => '');
-    const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
-    if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry));
+/**
+ * Members of a process group still running (zombies excluded: nothing may reap
+ * them here), given up to 2 s to go. Under bwrap the group also holds bwrap's
+ * init and ffmpeg inside its pid namespace, which the kernel tears down just
+ * after the processes the runner spawned have closed.
+ */
+async function liveMembers(pgid: number, graceMs = 2000): Promise<number[]> {
+  for (const until = Date.now() + graceMs; ; await new Promise((r) => setTimeout(r, 20))) {
+    const live: number[] = [];
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const statLine = await readFile(`/proc/${entry}/stat`, 'latin1').catch(() => '');
+      const fields = statLine.slice(statLine.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[2]) === pgid && fields[0] !== 'Z') live.push(Number(entry));
+    }
+    if (live.length === 0 || Date.now() > until) return live;
   }
-  return live;
 }
 
 const staticBuild = (): boolean => /static/.test(process.env.FFMPEG_PATH ?? '') || process.env.FFMPEG_PATH?.includes('@ffmpeg-installer') === true;
