@@ -15,6 +15,13 @@ export interface BackfillItem {
   needsLevels: boolean;
 }
 
+/** What a new asset is inserted with ($1-$9): `create` and `createWithinQuota` insert the same row. */
+const NEW_ASSET_COLUMNS =
+  'id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id, loudness_target, renditions_requested';
+const newAssetValues = (f: NewAsset): unknown[] => [
+  f.id, f.ownerId, f.filename, f.size, f.contentType, f.uploadExpiresAt, f.multipartUploadId ?? null, f.loudnessTarget ?? null, f.renditionsRequested ?? [],
+];
+
 /**
  * Every read and write of the audio_asset table. Status moves are guarded in SQL.
  *
@@ -42,13 +49,8 @@ export class AssetRepository {
   async create(fields: NewAsset): Promise<AudioAssetEntity> {
     const created = await this.one(
       'asset_create',
-      `insert into audio_asset (id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id,
-         loudness_target, renditions_requested)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
-      [
-        fields.id, fields.ownerId, fields.filename, fields.size, fields.contentType, fields.uploadExpiresAt,
-        fields.multipartUploadId ?? null, fields.loudnessTarget ?? null, fields.renditionsRequested ?? [],
-      ],
+      `insert into audio_asset (${NEW_ASSET_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning ${COLUMNS}`,
+      newAssetValues(fields),
     );
     return created!;
   }
@@ -66,17 +68,14 @@ export class AssetRepository {
     return this.one(
       'asset_create_within_quota',
       `with gate as (
-         insert into owner_usage as u (owner_id) select $2 where $8::bigint = 0 or $4::bigint <= $8::bigint
+         insert into owner_usage as u (owner_id) select $2 where $10::bigint = 0 or $4::bigint <= $10::bigint
          on conflict (owner_id) do update set owner_id = excluded.owner_id
-           where ($8::bigint = 0 or u.stored_bytes + $4::bigint <= $8::bigint)
-             and ($9::float8 = 0 or u.audio_day <> (now() at time zone 'utc')::date or u.audio_seconds < $9::float8)
+           where ($10::bigint = 0 or u.stored_bytes + $4::bigint <= $10::bigint)
+             and ($11::float8 = 0 or u.audio_day <> (now() at time zone 'utc')::date or u.audio_seconds < $11::float8)
          returning 1)
-       insert into audio_asset (id, owner_id, filename, size, content_type, upload_expires_at, multipart_upload_id)
-       select $1, $2, $3, $4, $5, $6, $7 where exists (select 1 from gate) returning ${COLUMNS}`,
-      [
-        fields.id, fields.ownerId, fields.filename, fields.size, fields.contentType, fields.uploadExpiresAt, fields.multipartUploadId ?? null,
-        limits.storedBytesPerUser, limits.audioSecondsPerDay,
-      ],
+       insert into audio_asset (${NEW_ASSET_COLUMNS})
+       select $1, $2, $3, $4, $5, $6, $7, $8, $9 where exists (select 1 from gate) returning ${COLUMNS}`,
+      [...newAssetValues(fields), limits.storedBytesPerUser, limits.audioSecondsPerDay],
     );
   }
 

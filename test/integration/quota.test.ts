@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
 import { ASSET, COMPLETE, type GqlResponse, PREPARE, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 import { makeAudio } from '../helpers/fixtures.js';
 
@@ -50,6 +51,20 @@ describe('quotas', () => {
     // Exactly up to the limit fits.
     assert.equal(codeOf(await one.gql(PREPARE, input(400_000), token)), 'OK');
     assert.equal((await usage(token)).storedBytes, MAX_BYTES);
+  });
+
+  it('keeps the processing options of an upload it lets through (loudness target, renditions)', async () => {
+    const token = await one.token('q-options');
+    const r = await one.gql(PREPARE, { input: { ...input(10_000).input, loudnessTarget: -16, renditions: ['OPUS_OGG'] } }, token);
+    assert.equal(codeOf(r), 'OK', JSON.stringify(r.errors));
+    const db = new pg.Client({ connectionString: one.db.url });
+    await db.connect();
+    try {
+      const { rows } = await db.query('select loudness_target, renditions_requested from audio_asset where id = $1', [(r.data as any).prepareAudioUpload.asset.id]);
+      assert.deepEqual(rows, [{ loudness_target: -16, renditions_requested: ['OPUS_OGG'] }]);
+    } finally {
+      await db.end();
+    }
   });
 
   it('refuses a multipart-sized upload over the quota before opening a multipart upload', async () => {
