@@ -79,10 +79,8 @@ export class Metrics {
     if (options.fairnessStats) this.fairnessGauges(options.fairnessStats);
     const stats = options.queueStats;
     if (stats) {
-      let pending: Promise<QueueStats> | null = null;
       // One read serves both gauges and every scrape for a second, however many scrapers there are.
-      const read = () =>
-        (pending ??= stats().finally(() => setTimeout(() => (pending = null), QUEUE_STATS_CACHE_MS).unref()));
+      const read = sharedFor(stats, QUEUE_STATS_CACHE_MS);
       new Gauge({
         name: 'audio_queue_depth',
         help: 'Jobs waiting to be processed (created or retry)',
@@ -104,8 +102,7 @@ export class Metrics {
 
   /** Queue depth and wait by lane, and processing jobs per user: one query serves every gauge and scrape for a second. */
   private fairnessGauges(stats: () => Promise<FairnessStats>): void {
-    let pending: Promise<FairnessStats> | null = null;
-    const read = () => (pending ??= stats().finally(() => setTimeout(() => (pending = null), QUEUE_STATS_CACHE_MS).unref()));
+    const read = sharedFor(stats, QUEUE_STATS_CACHE_MS);
     const byLane = (name: string, help: string, pick: (l: LaneStats) => number) =>
       new Gauge({
         name, help, labelNames: ['lane'] as const, registers: [this.registry],
@@ -130,4 +127,10 @@ export class Metrics {
   text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** One call of `read` serves every caller until `ms` after it settles. */
+function sharedFor<T>(read: () => Promise<T>, ms: number): () => Promise<T> {
+  let pending: Promise<T> | null = null;
+  return () => (pending ??= read().finally(() => setTimeout(() => (pending = null), ms).unref()));
 }
