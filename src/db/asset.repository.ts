@@ -193,11 +193,6 @@ export class AssetRepository {
     return new Map(rows.map((r) => [r.id, r.envelope]));
   }
 
-  async loadEnvelope(id: string): Promise<Buffer | null> {
-    const row = await this.em().findOne(AudioAssetEntity, { id }, { fields: ['id', 'envelope'] });
-    return row?.envelope ?? null;
-  }
-
   /** Deletes the row; returns what was deleted (null when there was nothing). */
   async deleteOwned(id: string, ownerId: string): Promise<AudioAssetEntity | null> {
     const em = this.em();

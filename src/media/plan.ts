@@ -4,6 +4,7 @@
 // AAC for the M4A, the PCM for the analysers (stdout) and any extra output.
 // No I/O here, so it is tested on arrays.
 import { isAbsolute } from 'node:path';
+import { gainFilter } from '../analysis/normalise.js';
 
 /** Output rate of the M4A and of the PCM every analyser sees. */
 export const OUTPUT_SAMPLE_RATE = 44_100;
@@ -170,7 +171,8 @@ const mapArgs = (pad: string) => ['-map', pad, '-map_metadata', '-1', '-map_chap
 
 function graph(p: PlanInput): string {
   const pads = p.analyseOnly ? ['[p]'] : ['[e]', '[p]', ...(p.extraOutputs ?? []).map((_, i) => `[x${i}]`)];
-  const gain = p.gainDb === undefined || p.gainDb === 0 ? '' : `,volume=${p.gainDb.toFixed(2)}dB`;
+  const volume = gainFilter(p.gainDb ?? 0);
+  const gain = volume ? `,${volume}` : '';
   // Downmix, resample (and apply the gain) once, then split for each output.
   return `[0:a:0]${DOWNMIX},aformat=sample_fmts=fltp:channel_layouts=mono${gain},asplit=${pads.length}${pads.join('')}`;
 }

@@ -7,9 +7,6 @@ import { execFile } from 'node:child_process';
 
 export const OPUS_SAMPLE_RATE = 48_000;
 
-/** The filter that turns the shared mono 44.1 kHz branch into the encoder's input. */
-export const OPUS_BRANCH_FILTER = `aresample=${OPUS_SAMPLE_RATE}`;
-
 /** Output options for the Opus branch (map and metadata drop come from the plan, as for every output). */
 export function opusOutputArgs(): string[] {
   return [

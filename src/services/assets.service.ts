@@ -8,8 +8,8 @@ import { type ChatFormat, type ChatWaveformValues, chatWaveform } from '../analy
 import { ANALYSIS_SAMPLE_RATE } from '../analysis/analyser.js';
 import { waveformBars } from '../analysis/peaks.js';
 import { RenditionFormat } from '../domain/processing-options.js';
-import { assetObjectKeys, opusHeaders, uploadKey } from '../storage/keys.js';
-import { deleteWaveformObjects } from '../storage/waveform-objects.js';
+import { opusHeaders, uploadKey } from '../storage/keys.js';
+import { deleteAssetObjects } from '../storage/waveform-objects.js';
 import { PlaybackUrls } from '../storage/playback-urls.js';
 import type { Storage } from '../storage/s3.js';
 import { EnvelopeStore } from './envelope-store.js';
@@ -86,7 +86,7 @@ export class AssetsService {
     // whatever it still writes afterwards it removes itself, and the sweep
     // catches the rest.
     if (deleted.multipartUploadId) await this.storage.abortMultipart(uploadKey(id), deleted.multipartUploadId);
-    await Promise.all([...assetObjectKeys(id).map((key) => this.storage.delete(key)), deleteWaveformObjects(this.storage, deleted.id)]);
+    await deleteAssetObjects(this.storage, deleted.id);
     return true;
   }
 

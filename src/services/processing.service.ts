@@ -22,11 +22,11 @@ import { failed, originalChanged, retryable } from '../media/result.js';
 import type { PlanInput } from '../media/plan.js';
 import { type AnalysesOf, type RunRequest, runMedia } from '../media/run.js';
 import { type RenditionPlan, loudnessFields, planRenditions } from '../renditions/job-renditions.js';
-import { assetObjectKeys, opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
+import { opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
 import { niceFor } from '../domain/fairness.js';
-import { deleteWaveformObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
+import { deleteAssetObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -283,6 +283,6 @@ export class ProcessingService {
   }
 
   private async removeObjects(id: string): Promise<void> {
-    await Promise.all([...assetObjectKeys(id).map((key) => this.storage.delete(key)), deleteWaveformObjects(this.storage, id)]);
+    await deleteAssetObjects(this.storage, id);
   }
 }

@@ -5,7 +5,7 @@
 import type { WaveformLevelFile } from '../analysis/waveform-files.js';
 import type { WaveformLevel } from '../domain/waveform-level.js';
 import type { OutputFile } from '../media/result.js';
-import { waveformHeaders, waveformKey, waveformPrefix } from './keys.js';
+import { assetObjectKeys, waveformHeaders, waveformKey, waveformPrefix } from './keys.js';
 import type { Storage } from './s3.js';
 
 /** Every level in both formats, as files for the run step to store. */
@@ -29,4 +29,9 @@ export async function deleteWaveformObjects(storage: Pick<Storage, 'listKeys' | 
     n++;
   }
   return n;
+}
+
+/** Deletes every object of an asset: those with a fixed key, and its waveform levels, listed. */
+export async function deleteAssetObjects(storage: Pick<Storage, 'listKeys' | 'delete'>, assetId: string): Promise<void> {
+  await Promise.all([...assetObjectKeys(assetId).map((key) => storage.delete(key)), deleteWaveformObjects(storage, assetId)]);
 }

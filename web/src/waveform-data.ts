@@ -9,12 +9,6 @@ export const WaveformDataQuery = graphql(`
   }
 `);
 
-export interface Level {
-  samplesPerPixel: number;
-  length: number;
-  datUrl: string;
-}
-
 /** A level's pairs: min at 2i, max at 2i + 1, -128..127. */
 export interface Pairs {
   samplesPerPixel: number;
