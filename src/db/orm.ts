@@ -8,6 +8,7 @@ import { Migration20261206000022 } from './migrations/Migration20261206000022.js
 import { Migration20261206000030 } from './migrations/Migration20261206000030.js';
 import { Migration20261206190001 } from './migrations/Migration20261206190001.js';
 import { Migration20261206200001 } from './migrations/Migration20261206200001.js';
+import { Migration20261207000001 } from './migrations/Migration20261207000001.js';
 
 export type Orm = MikroORM;
 
@@ -31,6 +32,7 @@ export async function openOrm(databaseUrl: string, options: { poolMax?: number }
         { name: 'Migration20261206000030', class: Migration20261206000030 },
         { name: 'Migration20261206190001', class: Migration20261206190001 },
         { name: 'Migration20261206200001', class: Migration20261206200001 },
+        { name: 'Migration20261207000001', class: Migration20261207000001 },
       ],
       transactional: true,
       allOrNothing: true,
