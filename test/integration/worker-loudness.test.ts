@@ -1,12 +1,13 @@
 // Loudness, normalisation and the Opus rendition through the real worker:
 // upload, complete, wait for DONE, then measure what was stored.
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { COMPLETE, PREPARE, readUntil, startTestAppWithDir, type TestApp } from '../helpers/app.js';
 import { ebur128, filePcm, lavfiMp3 } from '../helpers/ebur128.js';
+import { probe } from '../helpers/inspect-audio.js';
 
 const ASSET = /* GraphQL */ `
   query($id: ID!) { asset(id: $id) {
@@ -93,6 +94,11 @@ describe('loudness through the worker', () => {
     assert.equal(opus.mimeType, 'audio/ogg');
     const got = await download(opus.url, dir, 'note.ogg');
     assert.equal(got.type, 'audio/ogg');
+    // What the contract says the file is: Ogg Opus, mono, 48 kHz; its size as the API reports it.
+    const info = await probe(got.file);
+    assert.match(info.format.format_name ?? '', /ogg/);
+    assert.deepEqual(info.streams.map((st) => [st.codec_name, st.channels, st.sample_rate]), [['opus', 1, '48000']]);
+    assert.equal(opus.size, (await stat(got.file)).size);
     const pcm48 = await filePcm(got.file, 48_000);
     assert.ok(Math.abs(pcm48.length / 48_000 - asset.duration) <= 0.02, `${pcm48.length / 48_000} vs ${asset.duration}`);
     assert.ok((await t.s3.listKeys()).includes(`audio/${id}.ogg`));

@@ -31,8 +31,11 @@ function rampEnvelope(seconds: number) {
 
 describe('chat waveforms', () => {
   it('Telegram: 100 values 0..31 that round-trip through a decoder written from Telegram\'s description', () => {
-    const w = chatWaveform(rampEnvelope(5), 'TELEGRAM', 5);
+    const e = rampEnvelope(5);
+    const w = chatWaveform(e, 'TELEGRAM', 5);
     assert.equal(w.values.length, 100);
+    // The `waveform` bars, rescaled (contract), as for Discord and Matrix.
+    assert.deepEqual(w.values, waveformBars(e, 100).map((b) => Math.round((b * 31) / 100)));
     assert.equal(Math.max(...w.values), 31);
     assert.ok(w.values.every((v) => Number.isInteger(v) && v >= 0 && v <= 31));
     const bytes = Buffer.from(w.encoded!, 'base64');
