@@ -10,6 +10,7 @@ import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_p
 import { chown } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
+import { inputReadFailed, inputUrlOf } from './input-failure.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, setSessionNice } from './sandbox.js';
 
@@ -49,6 +50,8 @@ export interface FfmpegResult {
   aborted: boolean;
   /** Ended by an rlimit: SIGXCPU/SIGXFSZ, or a SIGKILL that was not ours. */
   limitHit: boolean;
+  /** ffmpeg reported that reading its input URL failed for a transport reason (input-failure.ts). */
+  inputFailed: boolean;
   /** For logs only. */
   stderrTail: string;
   /** The sandbox this run used, and whether its limits and nice level applied. */
@@ -79,7 +82,7 @@ const STDERR_TAIL_CHARS = 4096;
  */
 export function redactUrls(text: string): string {
   return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?'"]*)\?[^\s'"]*/gi, '$1?<redacted>')
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?'"]*)\?[^\s'"]*?(?=:?(?:\s|$)|['"])/gi, '$1?<redacted>')
     .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'"]*/gi, '$1<redacted>');
 }
 
@@ -224,7 +227,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     sandboxCommand({ ffmpegPath, args, workDir: options.workDir, limits, tools, readOnlyPaths: options.readOnlyPaths ?? [] });
   const { kind } = command([]);
   const sandbox = { kind, prlimit: tools.prlimit !== null, nice: tools.nice !== null };
-  if (options.signal?.aborted) return { exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false, stderrTail: '', sandbox };
+  if (options.signal?.aborted) return { exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false, inputFailed: false, stderrTail: '', sandbox };
   // As another user, ffmpeg writes its outputs into a dir the worker created.
   if (kind === 'user' && tools.runAs) await chown(options.workDir, tools.runAs.uid, tools.runAs.gid);
   const start = (args: string[], stdio: StdioOptions): Child => {
@@ -265,6 +268,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
     stalled: run.ending === 'stall',
     aborted: run.ending === 'abort',
     limitHit: ends.some(endedByLimit),
+    inputFailed: inputReadFailed(decoderEnd!.stderr, inputUrlOf(options.args)),
     stderrTail: redactUrls(decoderEnd!.stderr + (encoderEnd?.stderr ? `[encoder]\n${encoderEnd.stderr}` : '')),
     sandbox,
   };

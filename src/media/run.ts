@@ -1,6 +1,7 @@
 // One media run: spawn ffmpeg as planned (plan.ts), supervise it, feed every
 // analyser the decoded PCM, and end in one MediaResult. The outcome comes from
-// the exit status and our own counts, never from ffmpeg's text output.
+// the exit status and our own counts, and from ffmpeg's text output only the
+// one line no file can forge (input-failure.ts).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ANALYSIS_SAMPLE_RATE, type PcmAnalyser } from '../analysis/analyser.js';
@@ -99,6 +100,8 @@ function judgeEnding(ffmpeg: FfmpegResult, samples: number): Failed | null {
   if (ffmpeg.aborted) return retryable('stopped before ffmpeg finished');
   // The kernel stopped it at one of our limits: the file asked for too much.
   if (ffmpeg.limitHit) return failed(AssetErrorCode.UNREADABLE_AUDIO, 'ffmpeg hit a resource limit');
+  // Not the file's doing: the storage stopped delivering it (a restart, a cut connection, an expired URL).
+  if (ffmpeg.inputFailed) return retryable('reading the original from storage failed');
   if (ffmpeg.stalled) return failed(AssetErrorCode.UNREADABLE_AUDIO, 'ffmpeg stalled: no audio for too long');
   if (ffmpeg.signal) return retryable(`ffmpeg was killed by ${ffmpeg.signal}`);
   if (ffmpeg.exitCode !== 0) return failed(AssetErrorCode.UNREADABLE_AUDIO, `ffmpeg exited with ${ffmpeg.exitCode}`);

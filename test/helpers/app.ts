@@ -64,6 +64,13 @@ export const TEST_METRICS_TOKEN = 'test-metrics-token-0123456789';
 /** Headers that unlock /metrics on the public port. */
 export const METRICS_HEADERS = { authorization: `Bearer ${TEST_METRICS_TOKEN}` };
 
+/** One series of the app's metrics (0 while it has no sample), e.g. `audio_jobs_total{outcome="retry",code=""}`. */
+export async function metricValue(t: TestApp, series: string): Promise<number> {
+  const text = await (await fetch(`${t.app.url}/metrics`, { headers: METRICS_HEADERS })).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return Number(line?.slice(series.length + 1) ?? 0);
+}
+
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const db = options.db ?? (await testDatabase());
   const s3 = options.s3 ?? (await testS3());

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { startEmbeddedS3, type EmbeddedS3 } from '../../src/embedded/s3.js';
-import { freePort } from '../../src/embedded/free-port.js';
 import { makeAudio } from '../helpers/fixtures.js';
-import { ASSET, COMPLETE, METRICS_HEADERS, collect, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
+import { ASSET, COMPLETE, METRICS_HEADERS, collect, metricValue, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
 import { ffmpegProcesses, spawnService, waitFor } from '../helpers/processes.js';
 import { type TestDatabase, type TestS3, testDatabase, testS3 } from '../helpers/services.js';
+import { type StorageProxy, startStorageProxy } from '../helpers/storage-proxy.js';
 import { objectsOf } from '../helpers/waveform-reference.js';
 
 const STATUS = `query($id: ID!) { asset(id: $id) { status progress duration error { code } } }`;
@@ -124,35 +123,47 @@ describe('faults: time limit, storage restart, database connections cut', () => 
     }
   });
 
-  it('retries when the storage goes away mid-job and comes back, and ends DONE once', async () => {
-    const db = await testDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'faults-s3-'));
-    const port = await freePort();
-    const bucket = 'restart-bucket';
-    let server: EmbeddedS3 = await startEmbeddedS3({ directory: dir, port, bucket });
+  /** An app whose storage is reached through a proxy serving 256 KiB/s, so a 60 s Ogg is still being read a second in. */
+  async function behindProxy(run: (app: TestApp, proxy: StorageProxy, id: string) => Promise<void>) {
     const s3 = await testS3();
-    const shared = { ...s3, endpoint: server.endpoint, bucket, accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey };
-    const app = await startTestApp({ db, s3: shared as TestS3 });
+    const storage = new URL(s3.endpoint);
+    const proxy = await startStorageProxy({ host: storage.hostname, port: Number(storage.port) }, 256 * 1024);
+    const app = await startTestApp({ s3: { ...s3, endpoint: `http://127.0.0.1:${proxy.port}` } });
     try {
-      const file = await makeAudio(fixtures, { kind: 'ogg-opus', seconds: 300, fileName: 'restart.ogg' });
+      const file = await makeAudio(fixtures, { kind: 'ogg-opus', seconds: 60, fileName: 'proxied.ogg' });
       const id = await prepareAndPut(app, file, { contentType: 'audio/ogg' });
       await app.gql(COMPLETE, { id });
       await waitFor('ffmpeg to start', async () => (await ffmpegProcesses(id)).length > 0, 20_000);
-      await server.stop();
-      await new Promise((r) => setTimeout(r, 1500));
-      server = await startEmbeddedS3({ directory: dir, port, bucket });
+      // ffmpeg is reading now: a fraction of the file has gone through.
+      await new Promise((r) => setTimeout(r, 500));
+      await run(app, proxy, id);
       const final = await waitFor('the retry to finish', async () => {
         const a = await statusOf(app, id);
         return ended(a) ? a : null;
       }, 60_000);
       assert.equal(final.status, 'DONE', JSON.stringify(final));
+      assert.ok(Math.abs(final.duration! - 60) < 0.1, `duration ${final.duration}`);
+      assert.ok(await metricValue(app, 'audio_jobs_total{outcome="retry",code=""}') >= 1, 'the cut attempt was handed back for a retry');
+      assert.equal(await metricValue(app, 'audio_jobs_total{outcome="done",code=""}'), 1, 'one attempt ended DONE');
+      assert.deepEqual(objectsOf(await app.s3.listKeys(), id).filter((k) => k.startsWith('uploads/')), [], 'the original is gone');
     } finally {
       await app.stop();
-      await server.stop();
+      await proxy.close();
       await s3.stop();
-      await db.drop();
-      await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  // The storage answers again at once: only ffmpeg's own report can tell this from a corrupt file.
+  it('retries a read cut mid-file while the storage stays up, and ends DONE once', async () => {
+    await behindProxy(async (_app, proxy) => proxy.reset());
+  });
+
+  it('retries when the storage goes away mid-read and comes back, and ends DONE once', async () => {
+    await behindProxy(async (_app, proxy) => {
+      await proxy.cut();
+      await new Promise((r) => setTimeout(r, 1500));
+      await proxy.restore();
+    });
   });
 
   it('survives its database connections being terminated mid-job, and subscribers keep getting events', async () => {

@@ -40,6 +40,8 @@ const IMITATED = [
   'Server returned 5XX Server Error reply',
   'Connection refused',
   'Connection reset by peer',
+  // The form of ffmpeg's failed-read line, with a URL the file cannot know.
+  'http://127.0.0.1:9000/audio/uploads/x?X-Amz-Signature=0000: Input/output error',
   'Invalid data found when processing input',
   '  Duration: 99:00:00.00, start: 0.000000, bitrate: 1 kb/s',
   'received signal 24; Cannot allocate memory',

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
 import { decodeMono, inspectM4a } from '../helpers/inspect-audio.js';
-import { ASSET, COMPLETE, METRICS_HEADERS, collect, leftoverTmp, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
+import { ASSET, COMPLETE, METRICS_HEADERS, collect, leftoverTmp, metricValue, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
 import { objectsOf } from '../helpers/waveform-reference.js';
 
 const SUBSCRIBE = /* GraphQL */ `
@@ -30,15 +30,8 @@ async function processFile(t: TestApp, file: string | Buffer, declared = {}): Pr
   return { id, events };
 }
 
-/** A counter of the worker's metrics (0 while it has no sample). */
-async function counter(t: TestApp, series: string): Promise<number> {
-  const text = await (await fetch(`${t.app.url}/metrics`, { headers: METRICS_HEADERS })).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return Number(line?.slice(series.length + 1) ?? 0);
-}
-
 /** Transcodes run as one process, or as a decoder piped into an encoder. */
-const transcodes = (t: TestApp, processes: 1 | 2) => counter(t, `audio_transcodes_total{processes="${processes}"}`);
+const transcodes = (t: TestApp, processes: 1 | 2) => metricValue(t, `audio_transcodes_total{processes="${processes}"}`);
 
 async function bucketHoldsOnly(t: TestApp, id: string, expected: string[]) {
   assert.deepEqual(objectsOf(await t.s3.listKeys(), id), expected);

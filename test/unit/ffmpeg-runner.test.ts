@@ -360,6 +360,11 @@ describe('redactUrls', () => {
       redactUrls(`Input #0, mp3, from 'http://127.0.0.1:9000/audio/uploads/x?X-Amz-Credential=a&${SIGNATURE}':`),
       "Input #0, mp3, from 'http://127.0.0.1:9000/audio/uploads/x?<redacted>':",
     );
+    // ffmpeg's failed-read line keeps its colon and reason.
+    assert.equal(
+      redactUrls(`http://127.0.0.1:9000/audio/uploads/x?X-Amz-Credential=a&${SIGNATURE}: Connection reset by peer\nnext`),
+      'http://127.0.0.1:9000/audio/uploads/x?<redacted>: Connection reset by peer\nnext',
+    );
     assert.equal(redactUrls('no url here'), 'no url here');
     assert.equal(redactUrls(`...cut line &${SIGNATURE}&X-Amz-Date=1`), '...cut line &X-Amz-Signature=<redacted>&X-Amz-Date=1');
   });

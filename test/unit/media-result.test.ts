@@ -12,9 +12,9 @@ import type { FfmpegResult } from '../../src/media/ffmpeg-runner.js';
 import { judge } from '../../src/media/run.js';
 import { makeAudio } from '../helpers/fixtures.js';
 
-const ffmpeg: FfmpegResult = { exitCode: 0, signal: null, stalled: false, aborted: false, limitHit: false, stderrTail: '', sandbox: { kind: 'bwrap', prlimit: true, nice: true } };
+const ffmpeg: FfmpegResult = { exitCode: 0, signal: null, stalled: false, aborted: false, limitHit: false, inputFailed: false, stderrTail: '', sandbox: { kind: 'bwrap', prlimit: true, nice: true } };
 
-describe('judging a media run from exit status and our own counts', () => {
+describe('judging a media run from exit status, our own counts and the input line', () => {
   it('is done only when ffmpeg exited 0 and audio was decoded', () => {
     assert.equal(judge(ffmpeg, 44_100), null);
     assert.equal(judge(ffmpeg, 0)?.code, AssetErrorCode.UNREADABLE_AUDIO);
@@ -27,6 +27,11 @@ describe('judging a media run from exit status and our own counts', () => {
       [{ exitCode: null, limitHit: true, signal: 'SIGXCPU' }, AssetErrorCode.UNREADABLE_AUDIO, false],
       [{ exitCode: null, aborted: true, signal: 'SIGKILL' }, AssetErrorCode.INTERNAL, true],
       [{ exitCode: null, signal: 'SIGTERM' }, AssetErrorCode.INTERNAL, true],
+      [{ exitCode: 1, inputFailed: true }, AssetErrorCode.INTERNAL, true],
+      // An MP3 (no -xerror) whose read died: ffmpeg exits 0 with part of the audio.
+      [{ exitCode: 0, inputFailed: true }, AssetErrorCode.INTERNAL, true],
+      // Our limit speaks first: a file that exhausts it is not excused by the read that died with it.
+      [{ exitCode: null, limitHit: true, signal: 'SIGXCPU', inputFailed: true }, AssetErrorCode.UNREADABLE_AUDIO, false],
     ];
     for (const [over, code, retryable] of cases) {
       const result = judge({ ...ffmpeg, ...over }, 100);
@@ -34,7 +39,7 @@ describe('judging a media run from exit status and our own counts', () => {
     }
   });
 
-  it('never reads stderr: a tail full of storage errors changes nothing', () => {
+  it('never reads the logged tail: storage errors in it change nothing', () => {
     const tail = 'Server returned 5XX Server Error\nConnection refused\nreceived signal 24\nCannot allocate memory';
     assert.equal(judge({ ...ffmpeg, stderrTail: tail }, 44_100), null);
     assert.equal(judge({ ...ffmpeg, exitCode: 1, stderrTail: tail }, 0)?.retryable, false);
