@@ -22,7 +22,7 @@ import { failed, originalChanged, retryable } from '../media/result.js';
 import type { PlanInput } from '../media/plan.js';
 import { type AnalysesOf, type RunRequest, runMedia } from '../media/run.js';
 import { type RenditionPlan, loudnessFields, planRenditions } from '../renditions/job-renditions.js';
-import { opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
+import { opusKey, outputHeaders, outputKey, uploadKey, waveformKey } from '../storage/keys.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
 import { niceFor } from '../domain/fairness.js';
@@ -206,9 +206,13 @@ export class ProcessingService {
     });
   }
 
-  /** The M4A and every rendition the row records are in storage. */
+  /** The M4A, every rendition and every waveform level the row records are in storage. */
   private async allStored(asset: AudioAssetEntity): Promise<boolean> {
-    const keys = [outputKey(asset.id), ...(asset.renditionSizes[RenditionFormat.OPUS_OGG] !== undefined ? [opusKey(asset.id)] : [])];
+    const keys = [
+      outputKey(asset.id),
+      ...(asset.renditionSizes[RenditionFormat.OPUS_OGG] !== undefined ? [opusKey(asset.id)] : []),
+      ...(asset.waveformLevels ?? []).flatMap((l) => [waveformKey(asset.id, l.samplesPerPixel, 'dat'), waveformKey(asset.id, l.samplesPerPixel, 'json')]),
+    ];
     const heads = await Promise.all(keys.map((key) => this.storage.head(key)));
     return heads.every((h) => h !== null);
   }

@@ -3,11 +3,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import pg from 'pg';
 import { makeAudio } from '../helpers/fixtures.js';
 import { ASSET, COMPLETE, METRICS_HEADERS, collect, metricValue, prepareAndPut, serviceEnv, startTestApp, type TestApp } from '../helpers/app.js';
 import { ffmpegProcesses, spawnService, waitFor } from '../helpers/processes.js';
-import { type TestDatabase, type TestS3, testDatabase, testS3 } from '../helpers/services.js';
+import { type TestDatabase, type TestS3, query, testDatabase, testS3 } from '../helpers/services.js';
 import { type StorageProxy, startStorageProxy } from '../helpers/storage-proxy.js';
 import { objectsOf } from '../helpers/waveform-reference.js';
 
@@ -72,6 +73,31 @@ describe('faults: worker processes killed, stopped and restarted', () => {
     assert.deepEqual(await ffmpegProcesses(id), []);
     w2.child.kill('SIGTERM');
     assert.deepEqual(await w2.exited, { code: 0, signal: null });
+  });
+
+  // A worker that died between recording the result and storing every file: the next attempt must redo the work.
+  it('redoes a job whose previous attempt recorded its result but stored only part of the files', async () => {
+    const file = await makeAudio(fixtures, { kind: 'ogg-opus', seconds: 3, fileName: 'half-stored.ogg' });
+    const id = await prepareAndPut(api, file, { contentType: 'audio/ogg' });
+    await api.gql(COMPLETE, { id });
+    // As the dead attempt left it: the row says PROCESSING with a result and a level; only the M4A was stored.
+    await query(db.url, `update audio_asset set status = 'PROCESSING', duration_seconds = 3,
+      waveform_levels = '[{"samplesPerPixel":256,"length":517,"bits":8}]' where id = '${id}'`);
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `audio/${id}.m4a`, Body: 'not the real M4A' }));
+    const worker = await startTestApp({ role: 'worker', db, s3, tmpDir: tmp });
+    try {
+      const final = await waitFor('DONE', async () => {
+        const a = await statusOf(api, id);
+        return ended(a) ? a : null;
+      }, 30_000);
+      assert.equal(final.status, 'DONE', JSON.stringify(final));
+      const keys = await s3.listKeys();
+      assert.ok(keys.includes(`waveform/${id}/256.dat`) && keys.includes(`waveform/${id}/256.json`), keys.filter((k) => k.includes(id)).join(', '));
+      const m4a = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: `audio/${id}.m4a` }));
+      assert.ok(Number(m4a.ContentLength) > 10_000, `the M4A was written again (${m4a.ContentLength} bytes)`);
+    } finally {
+      await worker.stop();
+    }
   });
 
   it('on SIGTERM stops taking jobs, lets the running one finish, and exits 0', async () => {
