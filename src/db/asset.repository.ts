@@ -4,7 +4,7 @@ import { AudioAssetEntity } from './audio-asset.entity.js';
 import type { Orm } from './orm.js';
 import { type AssetPatch, type AssetRow, COLUMNS, type NewAsset, PATCH_COLUMNS, PATCH_KEYS, patchValue, toEntity } from './asset-row.js';
 import { type AssetErrorCode, AssetStatus, predecessorsOf } from '../domain/asset-status.js';
-import type { Cursor } from '../domain/asset.js';
+import type { Cursor, LoudnessColumns } from '../domain/asset.js';
 import type { QuotaLimits } from '../domain/quota.js';
 import type { WaveformLevel } from '../domain/waveform-level.js';
 
@@ -213,23 +213,24 @@ export class AssetRepository {
     return rows.map((r) => ({ id: r.id, needsLoudness: r.needs_loudness, needsLevels: r.needs_levels }));
   }
 
-  /** Records backfilled waveform levels on a DONE asset that had none (an event tells clients); [] marks "could not be made". */
-  async recordWaveformLevels(id: string, levels: WaveformLevel[]): Promise<boolean> {
+  /**
+   * Records on a DONE asset what the backfill filled in, in one write (one
+   * event tells clients), each part only where it is still missing. Null
+   * loudness and [] levels mark "could not be made": not tried again.
+   */
+  async recordBackfill(id: string, fill: { loudness?: LoudnessColumns; levels?: WaveformLevel[] }): Promise<boolean> {
+    const l = fill.loudness;
     const { rowCount } = await this.pool.query({
-      name: 'asset_record_waveform_levels',
-      text: `update audio_asset set waveform_levels = $2 where id = $1 and status = 'DONE' and waveform_levels is null`,
-      values: [id, JSON.stringify(levels)],
-    });
-    return (rowCount ?? 0) > 0;
-  }
-
-  /** Records a backfilled measurement on a DONE asset (an event tells clients). */
-  async recordLoudness(id: string, l: { loudnessIntegrated: number | null; loudnessRange: number | null; loudnessTruePeak: number | null }): Promise<boolean> {
-    const { rowCount } = await this.pool.query({
-      name: 'asset_record_loudness',
-      text: `update audio_asset set loudness_integrated = $2, loudness_range = $3, loudness_true_peak = $4, loudness_measured_at = now()
-              where id = $1 and status = 'DONE' and loudness_measured_at is null`,
-      values: [id, l.loudnessIntegrated, l.loudnessRange, l.loudnessTruePeak],
+      name: 'asset_record_backfill',
+      text: `update audio_asset set
+               loudness_integrated = case when $2 and loudness_measured_at is null then $3::double precision else loudness_integrated end,
+               loudness_range = case when $2 and loudness_measured_at is null then $4::double precision else loudness_range end,
+               loudness_true_peak = case when $2 and loudness_measured_at is null then $5::double precision else loudness_true_peak end,
+               loudness_measured_at = case when $2 and loudness_measured_at is null then now() else loudness_measured_at end,
+               waveform_levels = coalesce(waveform_levels, $6::jsonb)
+             where id = $1 and status = 'DONE'`,
+      values: [id, l !== undefined, l?.loudnessIntegrated ?? null, l?.loudnessRange ?? null, l?.loudnessTruePeak ?? null,
+        fill.levels ? JSON.stringify(fill.levels) : null],
     });
     return (rowCount ?? 0) > 0;
   }

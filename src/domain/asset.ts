@@ -30,6 +30,13 @@ export interface AssetView {
   renditionSizes?: Record<string, number>;
 }
 
+/** The loudness columns of one measurement: all three set, or all null (digital silence, or could not be measured). */
+export interface LoudnessColumns {
+  loudnessIntegrated: number | null;
+  loudnessRange: number | null;
+  loudnessTruePeak: number | null;
+}
+
 /** The row as the `asset_events` trigger sends it (to_jsonb of the row: snake_case). */
 export function assetFromEventPayload(payload: string): AssetView {
   const r = JSON.parse(payload) as Record<string, unknown>;

@@ -3,6 +3,7 @@
 // outputs of the media plan, the files to store, and what the row records.
 import path from 'node:path';
 import type { Loudness } from '../analysis/loudness.js';
+import type { LoudnessColumns } from '../domain/asset.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import { opusHeaders, opusKey } from '../storage/keys.js';
 import { opusOutputArgs } from './opus.js';
@@ -41,7 +42,7 @@ export function planRenditions(assetId: string, requested: readonly string[], wo
 }
 
 /** The loudness columns a Done records: all three, or all null (silence). */
-export function loudnessFields(l: Loudness | null): { loudnessIntegrated: number | null; loudnessRange: number | null; loudnessTruePeak: number | null } {
+export function loudnessFields(l: Loudness | null): LoudnessColumns {
   // Stored rounded to 0.01: finer digits are below any meter's accuracy and only make payloads longer.
   const r = (v: number) => Math.round(v * 100) / 100;
   return l

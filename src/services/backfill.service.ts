@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import { LoudnessMeter } from '../analysis/loudness.js';
-import { WaveformLevelsAnalyser, type WaveformLevelFile } from '../analysis/waveform-files.js';
+import { WaveformLevelsAnalyser } from '../analysis/waveform-files.js';
 import type { AssetRepository, BackfillItem } from '../db/asset.repository.js';
 import { makeJobDir } from '../jobs/work-dirs.js';
 import type { Logger } from '../log.js';
@@ -80,18 +80,17 @@ export class DoneAssetBackfill {
       // it is not tried every minute forever.
       if (done.kind === 'failed') log.warn({ reason: done.message }, 'backfill could not decode the stored M4A');
       const [loudness, levels] = done.kind === 'done' ? done.analyses : [null, []];
-      if (item.needsLoudness) await this.assets.recordLoudness(item.id, loudnessFields(loudness));
-      if (item.needsLevels) await this.storeLevels(item.id, levels);
+      // Level files first: a recorded level is always there to fetch.
+      if (item.needsLevels) await Promise.all(waveformOutputs(item.id, levels).map((file) => this.storage.uploadFile(file)));
+      const recorded = await this.assets.recordBackfill(item.id, {
+        ...(item.needsLoudness ? { loudness: loudnessFields(loudness) } : {}),
+        ...(item.needsLevels ? { levels: waveformLevelsOf(levels) } : {}),
+      });
+      // Deleted meanwhile: its level files go again.
+      if (!recorded && item.needsLevels && !(await this.assets.statuses([item.id])).has(item.id)) await deleteWaveformObjects(this.storage, item.id);
       return done.kind === 'done';
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
-  }
-
-  /** Stores the level files, then records them; an asset deleted meanwhile gets its files removed again. */
-  private async storeLevels(id: string, levels: readonly WaveformLevelFile[]): Promise<void> {
-    await Promise.all(waveformOutputs(id, levels).map((file) => this.storage.uploadFile(file)));
-    if (await this.assets.recordWaveformLevels(id, waveformLevelsOf(levels))) return;
-    if (!(await this.assets.statuses([id])).has(id)) await deleteWaveformObjects(this.storage, id);
   }
 }
