@@ -29,7 +29,7 @@ export class AssetFieldsResolver {
     @Arg('bars', () => Int, { nullable: true, defaultValue: 64 }) bars: number,
     @Ctx() ctx: GraphQLContext,
   ): Promise<number[] | null> {
-    return ctx.assets.waveform(asset, bars ?? 64, ctx);
+    return ctx.assets.waveform(asset, bars ?? 64);
   }
 
   @FieldResolver(() => AssetError, { nullable: true })

@@ -24,6 +24,6 @@ export class WaveformResolver {
     @Arg('format', () => ChatWaveformFormat) format: ChatWaveformFormat,
     @Ctx() ctx: GraphQLContext,
   ): Promise<ChatWaveformValues | null> {
-    return ctx.assets.chatWaveform(asset, format, ctx);
+    return ctx.assets.chatWaveform(asset, format);
   }
 }

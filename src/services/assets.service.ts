@@ -100,17 +100,17 @@ export class AssetsService {
     return this.playbackUrls.url(asset.id);
   }
 
-  /** `request` scopes the batched envelope read (the GraphQL context): see EnvelopeStore. */
-  async waveform(asset: AssetView, bars: number, request: object): Promise<number[] | null> {
+  /** Envelope reads are batched per tick and cached: see EnvelopeStore. */
+  async waveform(asset: AssetView, bars: number): Promise<number[] | null> {
     validateBars(bars);
     if (asset.status !== AssetStatus.DONE) return null;
-    const envelope = await this.envelopes.load(request, asset.id);
+    const envelope = await this.envelopes.load(asset.id);
     return envelope ? waveformBars(envelope, bars) : null;
   }
 
-  async chatWaveform(asset: AssetView, format: ChatFormat, request: object): Promise<ChatWaveformValues | null> {
+  async chatWaveform(asset: AssetView, format: ChatFormat): Promise<ChatWaveformValues | null> {
     if (asset.status !== AssetStatus.DONE) return null;
-    const envelope = await this.envelopes.load(request, asset.id);
+    const envelope = await this.envelopes.load(asset.id);
     return envelope ? chatWaveform(envelope, format, asset.durationSeconds ?? envelope.sampleCount / ANALYSIS_SAMPLE_RATE) : null;
   }
 

@@ -11,15 +11,17 @@ export interface EnvelopeSource {
  * The peak envelopes behind `waveform` and `chatWaveform`. A DONE asset's
  * envelope never changes (final is final; ids are never reused), so decoded
  * envelopes are kept in a bounded LRU; what is not there is read in batches:
- * every envelope a request asks for while its fields resolve in one tick
- * (a list of 100 assets, say) is one query, and an id asked again (aliases,
- * other requests) waits for the read under way or comes from the LRU. Four aliased `assets(first: 100)` with
- * waveforms cost at most four queries, not 400 (issue 25, item 4).
+ * every envelope asked for in one tick, whichever requests ask (a list of 100
+ * assets, say, or many clients at once) is one query, and an id asked again
+ * (aliases, other requests) waits for the read under way or comes from the
+ * LRU. Four aliased `assets(first: 100)` with waveforms cost at most four
+ * queries, not 400 (issue 25, item 4).
  */
 export class EnvelopeStore {
   private readonly cache: Lru<string, Envelope>;
-  private readonly perRequest = new WeakMap<object, DataLoader<string, Envelope | null>>();
-  /** Reads under way, by id: an id asked for again before its read returns (aliases, other requests) waits for it. */
+  // No DataLoader cache: the LRU is the cache, and `inFlight` joins reads under way.
+  private readonly loader = new DataLoader<string, Envelope | null>((ids) => this.batch(ids), { cache: false, maxBatchSize: 500 });
+  /** Reads under way, by id: an id asked for again before its read returns waits for it. */
   private readonly inFlight = new Map<string, Promise<Envelope | null>>();
   /** Queries made (metrics and tests). */
   reads = 0;
@@ -32,17 +34,13 @@ export class EnvelopeStore {
     this.cache = new Lru(options.maxEntries ?? 2_000);
   }
 
-  /** The envelope of a DONE asset, or null when it has none; `request` scopes the batch (the GraphQL context). */
-  load(request: object, id: string): Promise<Envelope | null> {
+  /** The envelope of a DONE asset, or null when it has none. */
+  load(id: string): Promise<Envelope | null> {
     const cached = this.cache.get(id);
     if (cached) return Promise.resolve(cached);
     const pending = this.inFlight.get(id);
     if (pending) return pending;
-    let loader = this.perRequest.get(request);
-    // No per-request cache: the LRU above is the cache, and a subscription's
-    // context lives as long as the subscription (it would keep every envelope).
-    if (!loader) this.perRequest.set(request, (loader = new DataLoader((ids) => this.batch(ids), { cache: false, maxBatchSize: 500 })));
-    const read = loader.load(id);
+    const read = this.loader.load(id);
     this.inFlight.set(id, read);
     const done = () => this.inFlight.delete(id);
     read.then(done, done);
