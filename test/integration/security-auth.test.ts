@@ -127,6 +127,37 @@ describe('tokens from an identity provider (AUTH_JWKS_URL)', () => {
   });
 });
 
+describe('the owner from another claim (AUTH_OWNER_CLAIM)', () => {
+  const CLAIM = 'https://audio.example.test/user_id';
+  let jwks: JwksServer;
+  let key: ProviderKey;
+  let t: TestApp;
+  before(async () => {
+    key = await makeKey('RS256', 'key-1');
+    jwks = await startJwksServer([key]);
+    t = await startTestApp({ role: 'api', env: { AUTH_JWKS_URL: jwks.url, AUTH_OWNER_CLAIM: CLAIM } });
+  });
+  after(async () => {
+    await t?.stop();
+    await jwks?.stop();
+  });
+
+  it('owns assets by that claim, not by sub, on HTTP and WebSocket, and refuses a token without it', async () => {
+    const PREPARE = `mutation { prepareAudioUpload(input: { filename: "a.mp3", size: 10, contentType: "audio/mpeg" }) { asset { id } } }`;
+    // One user, as the provider names it, behind two different subs (two sessions, two clients).
+    const prepared = await t.gql(PREPARE, {}, await signToken(key, { sub: 'session-1', [CLAIM]: 'user-42' }));
+    assert.ok(prepared.data, JSON.stringify(prepared.errors));
+    const same = await t.gql(QUERY, {}, await signToken(key, { sub: 'session-2', [CLAIM]: 'user-42' }));
+    assert.equal(same.data.assets.nodes.length, 1, 'the claim owns it, whatever the sub');
+    const other = await t.gql(QUERY, {}, await signToken(key, { sub: 'session-1', [CLAIM]: 'user-7' }));
+    assert.equal(other.data.assets.nodes.length, 0, 'the same sub with another claim owns nothing of it');
+    const without = await signToken(key, { sub: 'user-42' });
+    assert.equal((await httpOutcome(t, without)).code, 'UNAUTHENTICATED');
+    assert.equal(await wsOutcome(t, without), 4403);
+    assert.equal(await wsOutcome(t, await signToken(key, { sub: 'x', [CLAIM]: 'user-42' })), 'ack');
+  });
+});
+
 describe('an identity provider unreachable at start-up', () => {
   let jwks: JwksServer;
   let key: ProviderKey;

@@ -55,13 +55,16 @@ describe('waveformData through the API', () => {
     const again = await t.gql(QUERY, { id });
     assert.deepEqual((again.data as any).asset.waveformData, levels, 'cached per object and signing window');
     for (const l of levels) {
+      // A player on another site: the bucket's CORS rules let any origin GET (contract).
       const dat = await fetch(l.datUrl, { headers: { origin: 'https://player.example' } });
       assert.equal(dat.status, 200);
+      assert.ok(['*', 'https://player.example'].includes(dat.headers.get('access-control-allow-origin') ?? ''), 'CORS allows the foreign page');
       const wd = WaveformData.create(await dat.arrayBuffer());
       assert.equal(wd.length, l.length);
       assert.equal(wd.scale, l.samplesPerPixel);
-      const json = await fetch(l.jsonUrl);
+      const json = await fetch(l.jsonUrl, { headers: { origin: 'https://editor.example' } });
       assert.equal(json.headers.get('content-type'), 'application/json');
+      assert.ok(['*', 'https://editor.example'].includes(json.headers.get('access-control-allow-origin') ?? ''), 'CORS allows the foreign page');
       assert.equal(WaveformData.create((await json.json()) as never).length, l.length);
     }
   });

@@ -5,7 +5,7 @@ import { graphql } from './gql';
 
 export const WaveformDataQuery = graphql(`
   query WaveformData($id: ID!) {
-    asset(id: $id) { id waveformData { samplesPerPixel length bits datUrl } }
+    asset(id: $id) { id waveformData { sampleRate samplesPerPixel length bits datUrl } }
   }
 `);
 

@@ -5,6 +5,7 @@ import { formatBytes, formatTime } from '../format';
 import { isResumable } from '../resume-store';
 import type { UploadProgress } from '../upload';
 import type { LocalUpload } from '../uploads';
+import { playableUrl } from '../playable';
 import { Player } from './Player';
 
 interface Props {
@@ -48,7 +49,7 @@ function Body({ asset, upload }: { asset: Asset; upload?: LocalUpload | undefine
     case 'DONE':
       return asset.url && asset.duration != null ? (
         <>
-          <Player id={asset.id} filename={asset.filename} url={playableUrl(asset)} duration={asset.duration} bars={asset.waveform ?? []} />
+          <Player id={asset.id} filename={asset.filename} url={playableUrl(asset)!} duration={asset.duration} bars={asset.waveform ?? []} />
           {asset.loudness && (
             <p className="loudness">
               {asset.loudness.integrated.toFixed(1)} LUFS · true peak {asset.loudness.truePeak.toFixed(1)} dBTP · range{' '}
@@ -65,12 +66,6 @@ function Body({ asset, upload }: { asset: Asset; upload?: LocalUpload | undefine
 }
 
 /** The Opus rendition where this browser plays Ogg Opus (smaller), else the M4A. */
-function playableUrl(asset: Asset): string {
-  const opus = asset.renditions.find((r) => r.format === 'OPUS_OGG');
-  const canPlay = typeof document !== 'undefined' && document.createElement('audio').canPlayType('audio/ogg; codecs=opus') !== '';
-  return opus && canPlay ? opus.url : asset.url!;
-}
-
 /** Bytes sent of the total, speed and time left (Uppy's status bar shows the same). */
 function Uploading({ progress: p }: { progress: UploadProgress }) {
   const parts = [`${formatBytes(p.loaded)} of ${formatBytes(p.total)}`];

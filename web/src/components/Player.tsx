@@ -1,9 +1,10 @@
 // A DONE asset: an <audio preload="metadata"> playing the presigned `url`
-// (plain progressive MP4, no HLS), custom controls and the waveform slider.
+// (progressive M4A or Ogg Opus, playable.ts; no HLS), custom controls and the waveform slider.
 import { useApolloClient } from '@apollo/client/react';
 import { useEffect, useRef, useState } from 'react';
 import { formatTime } from '../format';
 import { AssetUrlQuery } from '../operations';
+import { playableUrl } from '../playable';
 import { Waveform } from './Waveform';
 import { WaveformZoom } from './WaveformZoom';
 
@@ -55,8 +56,9 @@ export function Player({ id, filename, url, duration, bars }: Props) {
     resume.current = a ? { at: a.currentTime, play: !a.paused } : null;
     client.query({ query: AssetUrlQuery, variables: { id }, fetchPolicy: 'network-only' }).then(
       // Signed within the same second, the URL can come back identical: no
-      // `src` change then, so retry it by hand.
-      ({ data }) => (data?.asset?.url === url ? audio.current?.load() : undefined),
+      // `src` change then, so retry it by hand. `url` may be the Opus
+      // rendition's: compare what this browser would play.
+      ({ data }) => (data?.asset && playableUrl(data.asset) === url ? audio.current?.load() : undefined),
       () => setBroken('Could not get a fresh link.'),
     );
   };

@@ -20,7 +20,6 @@ interface Props {
 /** Shorter files are drawn whole by the slider's bars; zooming pays off on long ones. */
 export const ZOOM_MIN_SECONDS = 30;
 const HEIGHT = 72;
-const SAMPLE_RATE = 44_100;
 
 export function WaveformZoom({ id, label, duration, current, onSeek }: Props) {
   const { data } = useQuery(WaveformDataQuery, { variables: { id }, skip: duration < ZOOM_MIN_SECONDS });
@@ -42,11 +41,13 @@ export function WaveformZoom({ id, label, duration, current, onSeek }: Props) {
   const dpr = window.devicePixelRatio || 1;
   const pixels = Math.max(1, Math.round(width * dpr));
   const finest = levels?.reduce((m, l) => Math.min(m, l.samplesPerPixel), Infinity) ?? 256;
+  // Every level has the rate of the PCM it was made from (contract: waveformData.sampleRate).
+  const sampleRate = levels?.[0]?.sampleRate ?? 44_100;
   // Zoom in until the finest level gives one pair per device pixel.
-  const maxZoom = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, (duration * SAMPLE_RATE) / (finest * pixels)))));
+  const maxZoom = Math.max(1, 2 ** Math.floor(Math.log2(Math.max(1, (duration * sampleRate) / (finest * pixels)))));
   const span = duration / Math.min(zoom, maxZoom);
   const start = Math.min(Math.max(0, current - span / 2), Math.max(0, duration - span));
-  const level = levels && levels.length > 0 && width > 0 ? chooseLevel(levels, span * SAMPLE_RATE, pixels) : null;
+  const level = levels && levels.length > 0 && width > 0 ? chooseLevel(levels, span * sampleRate, pixels) : null;
 
   useEffect(() => {
     if (!level) return;

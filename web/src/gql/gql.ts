@@ -24,7 +24,7 @@ type Documents = {
     "\n  mutation RecordUploadedPart($input: RecordUploadedPartInput!) {\n    recordUploadedPart(input: $input) { partNumber }\n  }\n": typeof types.RecordUploadedPartDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": typeof types.CompleteUploadDocument,
     "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": typeof types.DeleteAssetDocument,
-    "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { samplesPerPixel length bits datUrl } }\n  }\n": typeof types.WaveformDataDocument,
+    "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { sampleRate samplesPerPixel length bits datUrl } }\n  }\n": typeof types.WaveformDataDocument,
 };
 const documents: Documents = {
     "\n  fragment AssetFields on AudioAsset {\n    id\n    status\n    filename\n    size\n    progress\n    url\n    duration\n    waveform(bars: 64)\n    loudness { integrated range truePeak }\n    renditions { format url mimeType }\n    error { code message }\n    createdAt\n  }\n": types.AssetFieldsFragmentDoc,
@@ -37,7 +37,7 @@ const documents: Documents = {
     "\n  mutation RecordUploadedPart($input: RecordUploadedPartInput!) {\n    recordUploadedPart(input: $input) { partNumber }\n  }\n": types.RecordUploadedPartDocument,
     "\n  mutation CompleteUpload($input: CompleteAudioUploadInput!) {\n    completeAudioUpload(input: $input) { ...AssetFields }\n  }\n": types.CompleteUploadDocument,
     "\n  mutation DeleteAsset($id: ID!) {\n    deleteAudioAsset(id: $id)\n  }\n": types.DeleteAssetDocument,
-    "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { samplesPerPixel length bits datUrl } }\n  }\n": types.WaveformDataDocument,
+    "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { sampleRate samplesPerPixel length bits datUrl } }\n  }\n": types.WaveformDataDocument,
 };
 
 /**
@@ -97,7 +97,7 @@ export function graphql(source: "\n  mutation DeleteAsset($id: ID!) {\n    delet
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { samplesPerPixel length bits datUrl } }\n  }\n"): (typeof documents)["\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { samplesPerPixel length bits datUrl } }\n  }\n"];
+export function graphql(source: "\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { sampleRate samplesPerPixel length bits datUrl } }\n  }\n"): (typeof documents)["\n  query WaveformData($id: ID!) {\n    asset(id: $id) { id waveformData { sampleRate samplesPerPixel length bits datUrl } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};
