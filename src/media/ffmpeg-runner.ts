@@ -12,6 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
 import { inputReadFailed, inputUrlOf } from './input-failure.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
+import { runState } from './run-queue.js';
 import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, setSessionNice } from './sandbox.js';
 
 /** Per run (the caller sets the nice level per job); unset fields take RUNNER_DEFAULTS. */
@@ -75,6 +76,8 @@ export const RUNNER_DEFAULTS = {
 };
 
 const STDERR_TAIL_CHARS = 4096;
+/** Below this share of a quiet stall window on a CPU, a runnable run is starved, not stalled. */
+const STARVED_CPU_SHARE = 0.2;
 
 /**
  * Removes query strings from URLs: a presigned signature must not reach the
@@ -168,7 +171,18 @@ function supervise(children: Child[], pcm: PcmChannel, options: RunFfmpegOptions
         stop('error', error);
       }
     };
-    const stallTimer = setTimeout(() => stop('stall'), stallTimeoutMs);
+    // No PCM for the stall time is a stall, unless the processes are
+    // runnable and got little CPU in it: starved by higher priorities
+    // (run-queue.ts). Sharing a busy CPU at equal weight gets far more.
+    const groups = children.flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
+    let cpuMs = 0;
+    const stallTimer = setTimeout(() => {
+      const now = runState(groups);
+      const starved = now.runnable && now.cpuMs - cpuMs < stallTimeoutMs * STARVED_CPU_SHARE;
+      cpuMs = now.cpuMs;
+      if (starved && ending === null) stallTimer.refresh();
+      else stop('stall');
+    }, stallTimeoutMs);
     const onAbort = (): void => stop('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
@@ -200,6 +201,24 @@ describe('runFfmpeg', () => {
     });
     assert.equal(result.stalled, true);
     assert.deepEqual(await liveMembers(pid), []);
+  });
+
+  it('is not stalled while it only waits for a CPU (a low-priority job starved by busier processes)', async () => {
+    const spin = join(dir, 'spin-ffmpeg.sh');
+    // Runnable the whole time and never writing PCM, pinned to CPU 0 beside three busy loops of higher priority.
+    await writeFile(spin, '#!/bin/sh\ntaskset -pc 0 $$ >/dev/null\nwhile :; do :; done\n');
+    await chmod(spin, 0o755);
+    const hogs = [0, 1, 2].map(() => spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }));
+    try {
+      const started = Date.now();
+      const result = await runFfmpeg({
+        ffmpegPath: spin, args: [], workDir: dir, onPcm: () => {}, stallTimeoutMs: 300, limits: { nice: 19 }, signal: AbortSignal.timeout(2_000),
+      });
+      assert.deepEqual([result.stalled, result.aborted], [false, true], 'ran on, starved, until we stopped it');
+      assert.ok(Date.now() - started >= 1_900);
+    } finally {
+      for (const hog of hogs) hog.kill('SIGKILL');
+    }
   });
 
   describe('pipelined (decoder | encoder)', () => {
