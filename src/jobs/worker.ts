@@ -45,19 +45,16 @@ export async function startWorker(d: WorkerDeps): Promise<RunningWorker> {
   const sandbox = await detectSandboxTools();
   assertSandboxed(sandbox, d.config.nodeEnv);
   d.log.info({ bwrap: sandbox.bwrap !== null, runAs: sandbox.runAs, prlimit: sandbox.prlimit !== null }, 'ffmpeg sandbox');
-  const processing = new ProcessingService(d.assets, d.storage, {
+  const media = {
     ffmpegPath: ffmpeg.path,
     movieTimescale: ffmpeg.movieTimescale,
-    libopus,
     tmpDir: d.config.tmpDir,
     maxDurationSeconds: d.config.maxDurationSeconds,
     jobTimeoutSeconds: d.config.jobTimeoutSeconds,
-  });
+  };
+  const processing = new ProcessingService(d.assets, d.storage, { ...media, libopus });
   const sweep = new SweepService(d.assets, d.storage, d.config);
-  const backfill = new DoneAssetBackfill(d.assets, d.storage, {
-    ffmpegPath: ffmpeg.path, movieTimescale: ffmpeg.movieTimescale, tmpDir: d.config.tmpDir,
-    maxDurationSeconds: d.config.maxDurationSeconds, jobTimeoutSeconds: d.config.jobTimeoutSeconds,
-  });
+  const backfill = new DoneAssetBackfill(d.assets, d.storage, media);
   const leftovers = await removeDeadWorkersJobDirs(d.config.tmpDir);
   if (leftovers.length) d.log.info({ removed: leftovers }, 'removed temp dirs of workers that died');
 

@@ -13,7 +13,7 @@ import { findExecutable } from './ffmpeg-binary.js';
 import { inputReadFailed, inputUrlOf } from './input-failure.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 import { runState } from './run-queue.js';
-import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, setSessionNice } from './sandbox.js';
+import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, sandboxKind, setSessionNice } from './sandbox.js';
 
 /** Per run (the caller sets the nice level per job); unset fields take RUNNER_DEFAULTS. */
 export type FfmpegLimits = Partial<SandboxLimits>;
@@ -239,7 +239,7 @@ export async function runFfmpeg(options: RunFfmpegOptions): Promise<FfmpegResult
   const limits: SandboxLimits = { ...defaults, ...options.limits };
   const command = (args: string[]) =>
     sandboxCommand({ ffmpegPath, args, workDir: options.workDir, limits, tools, readOnlyPaths: options.readOnlyPaths ?? [] });
-  const { kind } = command([]);
+  const kind = sandboxKind(tools);
   const sandbox = { kind, prlimit: tools.prlimit !== null, nice: tools.nice !== null };
   if (options.signal?.aborted) return { exitCode: null, signal: null, stalled: false, aborted: true, limitHit: false, inputFailed: false, stderrTail: '', sandbox };
   // As another user, ffmpeg writes its outputs into a dir the worker created.

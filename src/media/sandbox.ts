@@ -115,6 +115,12 @@ export interface SandboxOptions {
 }
 
 /** The argv that runs ffmpeg in the best sandbox the tools allow. */
+/** The sandbox these tools give: bubblewrap, else another user (root with setpriv), else none. */
+export function sandboxKind(tools: SandboxTools): SandboxKind {
+  if (tools.bwrap) return 'bwrap';
+  return tools.setpriv && tools.runAs ? 'user' : 'none';
+}
+
 export function sandboxCommand(o: SandboxOptions): SandboxCommand {
   for (const p of [o.ffmpegPath, o.workDir, ...(o.readOnlyPaths ?? [])]) {
     if (!path.isAbsolute(p)) throw new Error(`sandbox paths must be absolute, got ${JSON.stringify(p)}`);

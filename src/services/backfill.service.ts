@@ -16,14 +16,10 @@ import { loudnessFields } from '../renditions/job-renditions.js';
 import { outputKey } from '../storage/keys.js';
 import type { Storage } from '../storage/s3.js';
 import { deleteWaveformObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
+import type { ProcessingConfig } from './processing.service.js';
 
-export interface BackfillConfig {
-  ffmpegPath: string;
-  movieTimescale: boolean;
-  tmpDir: string;
-  maxDurationSeconds: number;
-  jobTimeoutSeconds: number;
-}
+/** What a backfill run needs of the processing settings: the same ffmpeg, limits and temp dir. */
+export type BackfillConfig = Omit<ProcessingConfig, 'libopus'>;
 
 export interface BackfillResult {
   /** Assets that got everything they lacked. */

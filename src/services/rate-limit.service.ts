@@ -38,15 +38,11 @@ interface Waiter {
 }
 
 /**
- * Which of a key's `n` calls in one batch fit the budget, given the row's
- * total after adding them: the calls are the last `n` of that total, in
- * arrival order, exactly as if each had been counted by its own statement.
+ * Which of a key's calls in one batch fit the budget, given the row's total
+ * after adding their points: the calls are the last of that total, in
+ * arrival order, and each fits when the total up to and including it is
+ * within the budget, exactly as if each had been counted by its own statement.
  */
-export function fits(totalAfter: number, n: number, perMinute: number): boolean[] {
-  return fitsPoints(totalAfter, Array.from({ length: n }, () => 1), perMinute);
-}
-
-/** `fits` for calls of different weights: each fits when the total up to and including it is within the budget. */
 export function fitsPoints(totalAfter: number, points: readonly number[], perMinute: number): boolean[] {
   let total = totalAfter - points.reduce((a, b) => a + b, 0);
   return points.map((p) => (total += p) <= perMinute);
