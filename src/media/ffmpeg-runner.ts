@@ -12,7 +12,7 @@ import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
 import { inputReadFailed, inputUrlOf } from './input-failure.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
-import { runState } from './run-queue.js';
+import { type RunState, runState } from './run-queue.js';
 import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, sandboxKind, setSessionNice } from './sandbox.js';
 
 /** Per run (the caller sets the nice level per job); unset fields take RUNNER_DEFAULTS. */
@@ -76,7 +76,7 @@ export const RUNNER_DEFAULTS = {
 };
 
 const STDERR_TAIL_CHARS = 4096;
-/** Below this share of a quiet stall window on a CPU, a runnable run is starved, not stalled. */
+/** Below this share of the probe window on a CPU, a runnable run is starved, not stalled. */
 const STARVED_CPU_SHARE = 0.2;
 
 /**
@@ -171,24 +171,39 @@ function supervise(children: Child[], pcm: PcmChannel, options: RunFfmpegOptions
         stop('error', error);
       }
     };
-    // No PCM for the stall time is a stall, unless the processes are
-    // runnable and got little CPU in it: starved by higher priorities
-    // (run-queue.ts). Sharing a busy CPU at equal weight gets far more.
+    // No PCM for the stall time, then a probe window (a third of it) in
+    // which the processes were on a CPU, is a stall. Runnable yet with
+    // little CPU in the probe, they are starved by higher priorities
+    // (run-queue.ts), not stalled: the wait starts over. Sharing a busy CPU
+    // at equal weight gets far more.
     const groups = children.flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
-    let cpuMs = 0;
-    const stallTimer = setTimeout(() => {
+    const probeMs = Math.max(1, Math.round(stallTimeoutMs / 3));
+    let probeStart: RunState | null = null;
+    let stallTimer: NodeJS.Timeout;
+    const quiet = (): void => {
+      if (ending !== null) return;
+      if (probeStart === null) {
+        probeStart = runState(groups);
+        stallTimer = setTimeout(quiet, probeMs);
+        return;
+      }
       const now = runState(groups);
-      const starved = now.runnable && now.cpuMs - cpuMs < stallTimeoutMs * STARVED_CPU_SHARE;
-      cpuMs = now.cpuMs;
-      if (starved && ending === null) stallTimer.refresh();
+      const starved = now.runnable && now.cpuMs - probeStart.cpuMs < probeMs * STARVED_CPU_SHARE;
+      probeStart = null;
+      if (starved) stallTimer = setTimeout(quiet, stallTimeoutMs);
       else stop('stall');
-    }, stallTimeoutMs);
+    };
+    stallTimer = setTimeout(quiet, stallTimeoutMs);
     const onAbort = (): void => stop('abort');
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     pcm.onChunk = (chunk: Buffer) => {
       if (ending !== null) return; // keep draining so 'close' can come
-      stallTimer.refresh();
+      if (probeStart !== null) {
+        probeStart = null;
+        clearTimeout(stallTimer);
+        stallTimer = setTimeout(quiet, stallTimeoutMs);
+      } else stallTimer.refresh();
       guarded(() => options.onPcm(chunk));
     };
     // Our end of the channel ends when every holder of the child's end is gone.

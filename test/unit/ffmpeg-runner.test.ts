@@ -205,17 +205,27 @@ describe('runFfmpeg', () => {
 
   it('is not stalled while it only waits for a CPU (a low-priority job starved by busier processes)', async () => {
     const spin = join(dir, 'spin-ffmpeg.sh');
-    // Runnable the whole time and never writing PCM, pinned to CPU 0 beside three busy loops of higher priority.
-    await writeFile(spin, '#!/bin/sh\ntaskset -pc 0 $$ >/dev/null\nwhile :; do :; done\n');
+    // Writes PCM while it works (CPU time it has used before the quiet part must not count), then, runnable
+    // the whole time and never writing again, spins pinned to CPU 0 beside three busy loops of higher priority.
+    await writeFile(spin, [
+      '#!/bin/sh',
+      'n=0; while [ $n -lt 10 ]; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; printf "PCM!"; n=$((n+1)); done',
+      'taskset -pc 0 $$ >/dev/null',
+      'while :; do :; done',
+      '',
+    ].join('\n'));
     await chmod(spin, 0o755);
     const hogs = [0, 1, 2].map(() => spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }));
     try {
+      let pcmBytes = 0;
       const started = Date.now();
       const result = await runFfmpeg({
-        ffmpegPath: spin, args: [], workDir: dir, onPcm: () => {}, stallTimeoutMs: 300, limits: { nice: 19 }, signal: AbortSignal.timeout(2_000),
+        ffmpegPath: spin, args: [], workDir: dir, onPcm: (chunk) => { pcmBytes += chunk.length; }, stallTimeoutMs: 300,
+        limits: { nice: 19 }, signal: AbortSignal.timeout(3_000),
       });
+      assert.equal(pcmBytes, 40, 'it wrote its PCM first');
       assert.deepEqual([result.stalled, result.aborted], [false, true], 'ran on, starved, until we stopped it');
-      assert.ok(Date.now() - started >= 1_900);
+      assert.ok(Date.now() - started >= 2_900);
     } finally {
       for (const hog of hogs) hog.kill('SIGKILL');
     }
