@@ -205,11 +205,12 @@ describe('runFfmpeg', () => {
 
   it('is not stalled while it only waits for a CPU (a low-priority job starved by busier processes)', async () => {
     const spin = join(dir, 'spin-ffmpeg.sh');
-    // Writes PCM while it works (CPU time it has used before the quiet part must not count), then, runnable
-    // the whole time and never writing again, spins pinned to CPU 0 beside three busy loops of higher priority.
+    // On CPU 1 it works and writes PCM (CPU it used before going quiet must not count); then, runnable the
+    // whole time and never writing again, it spins on CPU 0, where three busy loops of higher priority run.
     await writeFile(spin, [
       '#!/bin/sh',
-      'n=0; while [ $n -lt 10 ]; do i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; printf "PCM!"; n=$((n+1)); done',
+      'taskset -pc 1 $$ >/dev/null',
+      'n=0; while [ $n -lt 10 ]; do i=0; while [ $i -lt 5000 ]; do i=$((i+1)); done; printf "PCM!"; n=$((n+1)); done',
       'taskset -pc 0 $$ >/dev/null',
       'while :; do :; done',
       '',
@@ -217,15 +218,22 @@ describe('runFfmpeg', () => {
     await chmod(spin, 0o755);
     const hogs = [0, 1, 2].map(() => spawn('taskset', ['-c', '0', process.execPath, '-e', 'for(;;){}'], { stdio: 'ignore' }));
     try {
+      const stopped = new AbortController();
+      const safety = setTimeout(() => stopped.abort(), 30_000);
       let pcmBytes = 0;
-      const started = Date.now();
+      let quietSince = 0;
       const result = await runFfmpeg({
-        ffmpegPath: spin, args: [], workDir: dir, onPcm: (chunk) => { pcmBytes += chunk.length; }, stallTimeoutMs: 300,
-        limits: { nice: 19 }, signal: AbortSignal.timeout(3_000),
+        ffmpegPath: spin, args: [], workDir: dir, stallTimeoutMs: 300, limits: { nice: 19 }, signal: stopped.signal,
+        onPcm: (chunk) => {
+          pcmBytes += chunk.length;
+          // Starved for 2.5 s after its last PCM: eight stall windows and their probes.
+          if (pcmBytes === 40) [quietSince] = [Date.now(), setTimeout(() => stopped.abort(), 2_500)];
+        },
       });
+      clearTimeout(safety);
       assert.equal(pcmBytes, 40, 'it wrote its PCM first');
       assert.deepEqual([result.stalled, result.aborted], [false, true], 'ran on, starved, until we stopped it');
-      assert.ok(Date.now() - started >= 2_900);
+      assert.ok(Date.now() - quietSince >= 2_400);
     } finally {
       for (const hog of hogs) hog.kill('SIGKILL');
     }
