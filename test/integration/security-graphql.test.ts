@@ -100,8 +100,7 @@ describe('GraphQL over HTTP under attack', () => {
     assert.equal(r.errors, undefined, JSON.stringify(r.errors));
   });
 
-  // TODO for src/domain/asset.ts (SECURITY.md, "Known gaps"): decodeCursor
-  // accepts any 36 of [0-9a-f-] and any JS date, which PostgreSQL refuses.
+  // decodeCursor takes only strict UUIDs and dates PostgreSQL can store.
   it('answers a forged pagination cursor with BAD_USER_INPUT, never an internal error', async () => {
     const forge = (s: string) => Buffer.from(s).toString('base64url');
     for (const after of [forge(`2020-01-01T00:00:00.000Z|${'-'.repeat(36)}`), forge('-271821-04-20T00:00:00.000Z|00000000-0000-4000-8000-000000000000')]) {
@@ -110,8 +109,7 @@ describe('GraphQL over HTTP under attack', () => {
     }
   });
 
-  // TODO for src/domain/upload-policy.ts (SECURITY.md, "Known gaps"): only the
-  // part before ';' is checked, so parameters may hold anything, at any length.
+  // A content type's parameters are checked too, not only the part before ';'.
   it('refuses a declared content type with a line break or of 100 KB as BAD_USER_INPUT', async () => {
     for (const contentType of ['audio/mpeg;\r\nx-amz-acl: public-read', `audio/mpeg; x=${'a'.repeat(100_000)}`]) {
       const r = await t.gql(PREPARE, { input: { ...INPUT, contentType } }, token);
