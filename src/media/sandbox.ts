@@ -114,13 +114,13 @@ export interface SandboxOptions {
   readOnlyPaths?: readonly string[];
 }
 
-/** The argv that runs ffmpeg in the best sandbox the tools allow. */
 /** The sandbox these tools give: bubblewrap, else another user (root with setpriv), else none. */
 export function sandboxKind(tools: SandboxTools): SandboxKind {
   if (tools.bwrap) return 'bwrap';
   return tools.setpriv && tools.runAs ? 'user' : 'none';
 }
 
+/** The argv that runs ffmpeg in the best sandbox the tools allow (sandboxKind). */
 export function sandboxCommand(o: SandboxOptions): SandboxCommand {
   for (const p of [o.ffmpegPath, o.workDir, ...(o.readOnlyPaths ?? [])]) {
     if (!path.isAbsolute(p)) throw new Error(`sandbox paths must be absolute, got ${JSON.stringify(p)}`);
@@ -131,12 +131,13 @@ export function sandboxCommand(o: SandboxOptions): SandboxCommand {
     o.ffmpegPath,
     ...o.args,
   ];
-  if (o.tools.bwrap) {
+  const kind = sandboxKind(o.tools);
+  if (kind === 'bwrap') {
     const own = [o.ffmpegPath, ...(o.readOnlyPaths ?? [])].filter((p) => !p.startsWith('/usr/'));
     return {
-      kind: 'bwrap',
+      kind,
       argv: [
-        o.tools.bwrap,
+        o.tools.bwrap!,
         ...namespaceArgs(),
         ...READ_ONLY_SYSTEM.flatMap((p) => ['--ro-bind-try', p, p]),
         ...own.flatMap((p) => ['--ro-bind', p, p]),
@@ -151,11 +152,11 @@ export function sandboxCommand(o: SandboxOptions): SandboxCommand {
       ],
     };
   }
-  if (o.tools.setpriv && o.tools.runAs) {
-    const { uid, gid } = o.tools.runAs;
-    return { kind: 'user', argv: [o.tools.setpriv, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--no-new-privs', '--', ...inner] };
+  if (kind === 'user') {
+    const { uid, gid } = o.tools.runAs!;
+    return { kind, argv: [o.tools.setpriv!, `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--no-new-privs', '--', ...inner] };
   }
-  return { kind: 'none', argv: inner };
+  return { kind, argv: inner };
 }
 
 /** What keeps ffmpeg from running sandboxed and limited here; empty when nothing does. */
