@@ -22,11 +22,11 @@ import { failed, originalChanged, retryable } from '../media/result.js';
 import type { PlanInput } from '../media/plan.js';
 import { type AnalysesOf, type RunRequest, runMedia } from '../media/run.js';
 import { type RenditionPlan, loudnessFields, planRenditions } from '../renditions/job-renditions.js';
-import { opusKey, outputHeaders, outputKey, uploadKey, waveformKey } from '../storage/keys.js';
+import { opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
 import { niceFor } from '../domain/fairness.js';
-import { deleteAssetObjects, waveformLevelsOf, waveformOutputs } from '../storage/waveform-objects.js';
+import { deleteAssetObjects, waveformLevelsOf, waveformObjectKeys, waveformOutputs } from '../storage/waveform-objects.js';
 
 export interface ProcessingConfig {
   ffmpegPath: string;
@@ -211,7 +211,7 @@ export class ProcessingService {
     const keys = [
       outputKey(asset.id),
       ...(asset.renditionSizes[RenditionFormat.OPUS_OGG] !== undefined ? [opusKey(asset.id)] : []),
-      ...(asset.waveformLevels ?? []).flatMap((l) => [waveformKey(asset.id, l.samplesPerPixel, 'dat'), waveformKey(asset.id, l.samplesPerPixel, 'json')]),
+      ...waveformObjectKeys(asset.id, asset.waveformLevels ?? []),
     ];
     const heads = await Promise.all(keys.map((key) => this.storage.head(key)));
     return heads.every((h) => h !== null);

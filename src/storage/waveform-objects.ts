@@ -16,6 +16,11 @@ export function waveformOutputs(assetId: string, files: readonly WaveformLevelFi
   ]);
 }
 
+/** The objects a recorded level list stands for: each level in both formats (as waveformOutputs stores them). */
+export function waveformObjectKeys(assetId: string, levels: readonly Pick<WaveformLevel, 'samplesPerPixel'>[]): string[] {
+  return levels.flatMap((l) => [waveformKey(assetId, l.samplesPerPixel, 'dat'), waveformKey(assetId, l.samplesPerPixel, 'json')]);
+}
+
 /** The level list the asset records (a few dozen bytes a level). */
 export function waveformLevelsOf(files: readonly WaveformLevelFile[]): WaveformLevel[] {
   return files.map((f) => ({ samplesPerPixel: f.samplesPerPixel, length: f.length, bits: f.bits }));
