@@ -82,8 +82,8 @@ export class DoneAssetBackfill {
         ...(item.needsLoudness ? { loudness: loudnessFields(loudness) } : {}),
         ...(item.needsLevels ? { levels: waveformLevelsOf(levels) } : {}),
       });
-      // Deleted meanwhile: its level files go again.
-      if (!recorded && item.needsLevels && !(await this.assets.statuses([item.id])).has(item.id)) await deleteWaveformObjects(this.storage, item.id);
+      // Not recorded: no DONE row is left (DONE is final), so the asset was deleted meanwhile; its level files go again.
+      if (!recorded && item.needsLevels) await deleteWaveformObjects(this.storage, item.id);
       return done.kind === 'done';
     } finally {
       await rm(workDir, { recursive: true, force: true });
