@@ -10,7 +10,7 @@ import { spawn, type ChildProcessByStdio, type StdioOptions } from 'node:child_p
 import { chown } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { findExecutable } from './ffmpeg-binary.js';
-import { inputReadFailed, inputUrlOf } from './input-failure.js';
+import { inputReadFailed, inputUrlOf, redactUrls } from './ffmpeg-stderr.js';
 import { type PcmChannel, openPcmChannel } from './pcm-socket.js';
 import { type RunState, runState } from './run-queue.js';
 import { SANDBOX_ENV, type SandboxKind, type SandboxLimits, detectSandboxTools, endingSignal, sandboxCommand, sandboxKind, setSessionNice } from './sandbox.js';
@@ -51,7 +51,7 @@ export interface FfmpegResult {
   aborted: boolean;
   /** Ended by an rlimit: SIGXCPU/SIGXFSZ, or a SIGKILL that was not ours. */
   limitHit: boolean;
-  /** ffmpeg reported that reading its input URL failed for a transport reason (input-failure.ts). */
+  /** ffmpeg reported that reading its input URL failed for a transport reason (ffmpeg-stderr.ts). */
   inputFailed: boolean;
   /** For logs only. */
   stderrTail: string;
@@ -78,16 +78,6 @@ export const RUNNER_DEFAULTS = {
 const STDERR_TAIL_CHARS = 4096;
 /** Below this share of the probe window on a CPU, a runnable run is starved, not stalled. */
 const STARVED_CPU_SHARE = 0.2;
-
-/**
- * Removes query strings from URLs: a presigned signature must not reach the
- * logs. SigV4 parameters are also caught on their own, in case a line was cut.
- */
-export function redactUrls(text: string): string {
-  return text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?'"]*)\?[^\s'"]*?(?=:?(?:\s|$)|['"])/gi, '$1?<redacted>')
-    .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'"]*/gi, '$1<redacted>');
-}
 
 function killGroup(pid: number | undefined): void {
   if (pid === undefined) return;

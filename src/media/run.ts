@@ -1,7 +1,7 @@
 // One media run: spawn ffmpeg as planned (plan.ts), supervise it, feed every
 // analyser the decoded PCM, and end in one MediaResult. The outcome comes from
 // the exit status and our own counts, and from ffmpeg's text output only the
-// one line no file can forge (input-failure.ts).
+// one line no file can forge (ffmpeg-stderr.ts).
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ANALYSIS_SAMPLE_RATE, type PcmAnalyser } from '../analysis/analyser.js';

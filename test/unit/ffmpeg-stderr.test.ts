@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { inputReadFailed, inputUrlOf } from '../../src/media/input-failure.js';
+import { inputReadFailed, inputUrlOf, redactUrls } from '../../src/media/ffmpeg-stderr.js';
 import { makeAudio } from '../helpers/fixtures.js';
 
 const URL_ = 'http://127.0.0.1:9000/bucket/uploads/a?X-Amz-Signature=5e1f';
@@ -46,7 +46,7 @@ describe('inputReadFailed on what the machine\'s ffmpeg prints', () => {
   let server: http.Server;
   let base: string;
   before(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'input-failure-'));
+    dir = await mkdtemp(path.join(tmpdir(), 'ffmpeg-stderr-'));
     body = await readFile(await makeAudio(dir, { kind: 'ogg-opus', seconds: 30 }));
     mp3 = await readFile(await makeAudio(dir, { kind: 'mp3', seconds: 30 }));
     server = http.createServer((req, res) => {
@@ -89,5 +89,23 @@ describe('inputReadFailed on what the machine\'s ffmpeg prints', () => {
     const cut = await decode(`${base}/cut.mp3`, ['-f', 'mp3']);
     assert.equal(cut.code, 0, cut.stderr);
     assert.equal(inputReadFailed(cut.stderr, `${base}/cut.mp3`), true, cut.stderr);
+  });
+});
+
+const SIGNATURE = 'X-Amz-Signature=0123456789abcdef';
+
+describe('redactUrls', () => {
+  it('drops query strings, where presigned signatures live', () => {
+    assert.equal(
+      redactUrls(`Input #0, mp3, from 'http://127.0.0.1:9000/audio/uploads/x?X-Amz-Credential=a&${SIGNATURE}':`),
+      "Input #0, mp3, from 'http://127.0.0.1:9000/audio/uploads/x?<redacted>':",
+    );
+    // ffmpeg's failed-read line keeps its colon and reason.
+    assert.equal(
+      redactUrls(`http://127.0.0.1:9000/audio/uploads/x?X-Amz-Credential=a&${SIGNATURE}: Connection reset by peer\nnext`),
+      'http://127.0.0.1:9000/audio/uploads/x?<redacted>: Connection reset by peer\nnext',
+    );
+    assert.equal(redactUrls('no url here'), 'no url here');
+    assert.equal(redactUrls(`...cut line &${SIGNATURE}&X-Amz-Date=1`), '...cut line &X-Amz-Signature=<redacted>&X-Amz-Date=1');
   });
 });

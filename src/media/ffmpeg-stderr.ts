@@ -1,3 +1,6 @@
+// What ffmpeg's stderr is used for: the logs, with presigned URLs redacted,
+// and one question only.
+//
 // Did ffmpeg fail because the storage stopped delivering the original? Its
 // exit status cannot say (1 for a cut connection and for a corrupt file
 // alike), and asking the storage afterwards is too late: a connection cut
@@ -36,4 +39,14 @@ export function inputReadFailed(stderr: string, inputUrl: string): boolean {
 export function inputUrlOf(args: readonly string[]): string {
   const i = args.indexOf('-i');
   return i === -1 ? '' : (args[i + 1] ?? '');
+}
+
+/**
+ * Removes query strings from URLs: a presigned signature must not reach the
+ * logs. SigV4 parameters are also caught on their own, in case a line was cut.
+ */
+export function redactUrls(text: string): string {
+  return text
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?'"]*)\?[^\s'"]*?(?=:?(?:\s|$)|['"])/gi, '$1?<redacted>')
+    .replace(/(X-Amz-(?:Signature|Credential|Security-Token)=)[^&\s'"]*/gi, '$1<redacted>');
 }
