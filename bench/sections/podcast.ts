@@ -114,7 +114,7 @@ async function breakdown(ctx: BenchContext, file: string): Promise<Variant[]> {
     await step("worker's media run (runMedia: nice 10 + prlimit, PCM into the PeakReducer; alone, so decoder | encoder), in the bench process", async () => {
       const started = performance.now();
       const result = await runMedia({
-        ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG, plan, analysers: [new PeakReducer()], headerSeconds: null,
+        ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG, plan, analysers: [new PeakReducer()], headerSeconds: null, longJob: true,
         limits: { cpuSeconds: 14_400 }, signal: new AbortController().signal,
       });
       if (result.kind !== 'done') throw new Error(`runMedia ended ${result.kind}: ${result.message}`);
@@ -183,7 +183,7 @@ const processes = (s: ServiceRun): string => (s.ffmpegProcesses === null ? '' : 
 function shapeOf(svc: ServiceRun[]): string {
   if (svc.length > 0 && svc.every((s) => s.ffmpegProcesses === 2)) {
     return 'Each job here is alone on its worker, so it ran as two piped ffmpeg processes (the decoder, and the AAC encoder ' +
-      'on the other CPU; README, "A job alone gets two cores"): the wall-time gain is a second core, and "worker ffmpeg CPU" ' +
+      'on the other CPU; README, "A long job alone gets two cores"): the wall-time gain is a second core, and "worker ffmpeg CPU" ' +
       'is both processes.';
   }
   if (svc.every((s) => s.ffmpegProcesses === 1)) return 'Each job ran as one ffmpeg process.';

@@ -150,7 +150,7 @@ function report(ctx: BenchContext, count: number, parallelism: number, service: 
     `concurrency (${parallelism} = CPUs). Baseline = the bare transcode command of each same local file, ${parallelism} at a ` +
     `time, spawned by a plain loop in the bench. Runs alternate. A run is cut off after ${sec(deadlineMs, 0)} (its rate is then ` +
     `what finished over that time). ${failed} note(s) failed, ${unfinished} unfinished at the limit. Jobs that found the ` +
-    `worker running nothing else, so ran as decoder | encoder (README, "A job alone gets two cores"): ` +
+    `worker running nothing else, so ran as decoder | encoder (README, "A long job alone gets two cores"): ` +
     `${service.map((s) => s.pipelined).join(', ')} of ${count} per run.\n\n` +
     table(['run', 'bare loop', 'bare rate', 'service', 'service rate', 'ratio'], rows) +
     `\n\nCPU per note (median over runs; the service's ffmpeg is the machine's CPU beyond the processes read from ` +

@@ -42,6 +42,7 @@ async function oneRun(ctx: BenchContext, url: string, withLevels: boolean): Prom
       plan: { inputUrl: url, demuxer: 'mp3', etag: null, m4aPath: path.join(dir, 'audio.m4a'), maxDurationSeconds: 14_400, movieTimescale: false },
       analysers,
       headerSeconds: null,
+      longJob: true,
       limits: { cpuSeconds: 600 },
       signal: new AbortController().signal,
     });

@@ -26,10 +26,14 @@ export const LONG_JOB_NICE = 19;
 
 export const laneOfSize = (declaredBytes: number): Lane => (declaredBytes <= VOICE_NOTE_MAX_BYTES ? 'voice' : 'long');
 
-/** The nice level of a job's ffmpeg from the probed duration (null: unknown, judged by the declared size). */
+/** A long job by the probed duration (null: unknown, judged by the declared size). */
+export function isLongJob(durationSeconds: number | null, declaredBytes: number): boolean {
+  return durationSeconds === null ? laneOfSize(declaredBytes) === 'long' : durationSeconds > VOICE_NOTE_MAX_SECONDS;
+}
+
+/** The nice level of a job's ffmpeg (isLongJob). */
 export function niceFor(durationSeconds: number | null, declaredBytes: number): number {
-  const long = durationSeconds === null ? laneOfSize(declaredBytes) === 'long' : durationSeconds > VOICE_NOTE_MAX_SECONDS;
-  return long ? LONG_JOB_NICE : VOICE_NOTE_NICE;
+  return isLongJob(durationSeconds, declaredBytes) ? LONG_JOB_NICE : VOICE_NOTE_NICE;
 }
 
 /** Where one asset's job queues: its lane's priority and the owner's group. */

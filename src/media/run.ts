@@ -22,6 +22,8 @@ export interface RunRequest<A extends readonly PcmAnalyser[]> {
   analysers: A;
   /** A length the file states in its headers (header-duration.ts), or null. */
   headerSeconds: number | null;
+  /** A long file (domain/fairness.ts): the only kind worth a second process (see below). */
+  longJob: boolean;
   /** Per job (the nice level is the scheduler's); unset fields take the runner's defaults. */
   limits: FfmpegLimits;
   /** The job's private dir, the only one ffmpeg may write to; by default the M4A's dir. */
@@ -36,16 +38,18 @@ export type RunResult<A extends readonly PcmAnalyser[]> = MediaResult<AnalysesOf
 /** Raised inside the PCM callback to stop ffmpeg the moment the limit is passed. */
 class TooLongError extends Error {}
 
-// A run that starts alone in this process gets the idle core too (decoder and
-// AAC encoder as two piped processes, the same bytes out); under load every
-// core already has a run, and a second process would only cost CPU.
+// A long file's run that starts alone in this process gets the idle core too
+// (decoder and AAC encoder as two piped processes, the same bytes out). Under
+// load every core already has a run, and a second process would only cost
+// CPU; a voice note would wait for the second ffmpeg's start-up, which costs
+// more than the split gains below about a minute of audio (findings 19).
 let runsInProgress = 0;
 const SPARE_CORES = availableParallelism() > 1;
 
 export async function runMedia<A extends readonly PcmAnalyser[]>(r: RunRequest<A>): Promise<RunResult<A>> {
   const max = r.plan.maxDurationSeconds;
   if (r.headerSeconds !== null && isTooLong(r.headerSeconds, max)) return tooLong(r.headerSeconds, max);
-  const pipelined = SPARE_CORES && runsInProgress === 0 && !r.plan.analyseOnly;
+  const pipelined = r.longJob && SPARE_CORES && runsInProgress === 0 && !r.plan.analyseOnly;
   runsInProgress++;
   try {
     const plan = planRun({ ...r.plan, pipelined });

@@ -64,6 +64,7 @@ export class DoneAssetBackfill {
         },
         analysers: [new LoudnessMeter(), new WaveformLevelsAnalyser(workDir)] as const,
         headerSeconds: null,
+        longJob: false, // a decode alone: no encoder to split off
         // The lowest CPU priority: uploads' ffmpeg always goes first.
         limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10, nice: 19 },
         signal: AbortSignal.timeout(this.config.jobTimeoutSeconds * 1000),

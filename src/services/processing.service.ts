@@ -25,7 +25,7 @@ import { type RenditionPlan, loudnessFields, planRenditions } from '../rendition
 import { opusKey, outputHeaders, outputKey, uploadKey } from '../storage/keys.js';
 import { RenditionFormat } from '../domain/processing-options.js';
 import type { Storage } from '../storage/s3.js';
-import { niceFor } from '../domain/fairness.js';
+import { isLongJob, niceFor } from '../domain/fairness.js';
 import { deleteAssetObjects, waveformLevelsOf, waveformObjectKeys, waveformOutputs } from '../storage/waveform-objects.js';
 
 export interface ProcessingConfig {
@@ -70,7 +70,7 @@ function jobAnalysers(workDir: string) {
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
 type RunPlanInput = Omit<PlanInput, 'pipelined'>;
 /** What both runs of a job share (the measuring one, then the encode). */
-type RunCommon = Pick<RunRequest<readonly PcmAnalyser[]>, 'ffmpegPath' | 'headerSeconds' | 'limits' | 'signal'>;
+type RunCommon = Pick<RunRequest<readonly PcmAnalyser[]>, 'ffmpegPath' | 'headerSeconds' | 'longJob' | 'limits' | 'signal'>;
 
 /** The files a finished job stores: the M4A, its waveform levels and its renditions. */
 function jobOutputs(assetId: string, done: JobDone, renditions: RenditionPlan): OutputFile[] {
@@ -155,6 +155,7 @@ export class ProcessingService {
     if (renditions.skipped.length) a.log.warn({ skipped: renditions.skipped }, 'renditions skipped: this ffmpeg cannot encode them');
     const common: RunCommon = {
       ffmpegPath: this.config.ffmpegPath, headerSeconds: checked.headerSeconds, signal,
+      longJob: isLongJob(checked.headerSeconds, size),
       // CPU time can't exceed the wall-clock budget on one core; the margin lets the job's own timer speak first.
       // A long file's ffmpeg yields the CPU to a voice note's (domain/fairness.ts); judged by the probe, else the size.
       limits: { cpuSeconds: this.config.jobTimeoutSeconds + 10, nice: niceFor(checked.headerSeconds, size) },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { jobFairness, LANE_PRIORITY, laneOfSize, LONG_JOB_NICE, longJobsPerUser, niceFor, VOICE_NOTE_MAX_BYTES, VOICE_NOTE_NICE, workerSlots } from '../../src/domain/fairness.js';
+import { isLongJob, jobFairness, LANE_PRIORITY, laneOfSize, LONG_JOB_NICE, longJobsPerUser, niceFor, VOICE_NOTE_MAX_BYTES, VOICE_NOTE_NICE, workerSlots } from '../../src/domain/fairness.js';
 
 describe('fair processing rules', () => {
   it('puts files up to 2 MiB in the voice lane, ahead of long files', () => {
@@ -17,6 +17,13 @@ describe('fair processing rules', () => {
     assert.equal(niceFor(null, 50_000_000), LONG_JOB_NICE);
     assert.equal(niceFor(null, 100_000), VOICE_NOTE_NICE);
     assert.ok(LONG_JOB_NICE > VOICE_NOTE_NICE);
+  });
+
+  it('calls a job long by the probe when there is one, else by the declared size (its run may split in two)', () => {
+    assert.equal(isLongJob(61, 100_000), true);
+    assert.equal(isLongJob(60, 50_000_000), false);
+    assert.equal(isLongJob(null, VOICE_NOTE_MAX_BYTES + 1), true);
+    assert.equal(isLongJob(null, VOICE_NOTE_MAX_BYTES), false);
   });
 
   it('gives every worker twice as many slots again that only voice notes may take', () => {
