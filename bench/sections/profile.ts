@@ -4,7 +4,8 @@
 // ffmpeg's start and end; the S3 server records the requests it serves.
 // Notes are processed one at a time; per note the timeline is stitched from
 // the bench's receipts, pg-boss's job timestamps and the wrapper's stamps.
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
 import path from 'node:path';
 import { Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
@@ -19,15 +20,31 @@ import { fmt, mb, median, ms, quantile } from '../lib/stats.js';
 import { assetBody, cannon, prepareBody, seedDoneAssets, TYPENAME_BODY } from './api.js';
 import { jobStamps, type NoteTiming, processNotesSequentially } from './voice.js';
 
-const wrapperScript = (realFfmpeg: string, log: string) => `# Bench wrapper: stamps the start and end of each transcode (EPOCHREALTIME is a bash builtin: no extra process).
+// The wrapper runs inside ffmpeg's sandbox, where no file of the bench's is
+// writable but the network is shared: it sends its stamps over TCP (bash's
+// /dev/tcp, no extra process) to a collector in the bench.
+const wrapperScript = (realFfmpeg: string, port: number) => `# Bench wrapper: stamps the start and end of each transcode (EPOCHREALTIME is a bash builtin: no extra process).
 job=
 for a in "$@"; do case "$a" in */audio-job-*) job="$a";; esac; done
-[ -n "$job" ] && echo "start $EPOCHREALTIME $job" >> ${JSON.stringify(log)}
+[ -n "$job" ] && echo "start $EPOCHREALTIME $job" > /dev/tcp/127.0.0.1/${port}
 ${JSON.stringify(realFfmpeg)} "$@"
 rc=$?
-[ -n "$job" ] && echo "end $EPOCHREALTIME $rc $job" >> ${JSON.stringify(log)}
+[ -n "$job" ] && echo "end $EPOCHREALTIME $rc $job" > /dev/tcp/127.0.0.1/${port}
 exit $rc
 `;
+
+/** Collects the wrapper's stamp lines, one connection each. */
+async function startStampCollector(): Promise<{ port: number; text: () => string; close: () => void }> {
+  let text = '';
+  const server = net.createServer((socket) => {
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => { text += chunk; });
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  server.unref(); // never what keeps the bench alive
+  return { port: (server.address() as net.AddressInfo).port, text: () => text, close: () => server.close() };
+}
 
 /** The API process under autocannon load, profiled: where prepareAudioUpload's and asset(id)'s time goes. */
 async function profileApi(ctx: BenchContext, dir: string): Promise<string> {
@@ -85,8 +102,8 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
   const dir = path.join(WORK_DIR, 'profile');
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
-  const stampLog = path.join(dir, 'ffmpeg-stamps.log');
-  const wrapper = await writeScript(path.join(dir, 'ffmpeg-wrapper.sh'), wrapperScript('/usr/bin/ffmpeg', stampLog));
+  const stampCollector = await startStampCollector();
+  const wrapper = await writeScript(path.join(dir, 'ffmpeg-wrapper.sh'), wrapperScript('/usr/bin/ffmpeg', stampCollector.port));
   const db = new URL(ctx.cluster.db.url);
   const proxy = new PgCountingProxy({ host: db.hostname, port: Number(db.port || 5432) });
   const proxyPort = await proxy.start();
@@ -135,7 +152,8 @@ export async function profileSection(ctx: BenchContext): Promise<SectionResult[]
     await proxy.stop();
   }
   const stamps = await jobStamps(ctx, timings.map((t) => t.id));
-  const ffmpegTimes = parseStamps(await readFile(stampLog, 'utf8').catch(() => ''));
+  const ffmpegTimes = parseStamps(stampCollector.text());
+  stampCollector.close();
   const profileFile = (await readdir(dir)).find((f) => f.endsWith('.cpuprofile'));
   const profile = profileFile
     ? await summarize(path.join(dir, profileFile), { fromEndMs: stoppedAt - phase.from, toEndMs: stoppedAt - phase.to })
