@@ -49,7 +49,7 @@ export class Metrics {
 
   readonly transcodes = new Counter({
     name: 'audio_transcodes_total',
-    help: 'Transcodes of finished attempts, by processes: 1, or 2 (decoder piped into encoder, when the worker had nothing else to run)',
+    help: 'Transcodes of finished attempts, by processes: 1, or 2 (decoder piped into encoder: a long file that found the worker running nothing else)',
     labelNames: ['processes'] as const,
     registers: [this.registry],
   });
