@@ -34,7 +34,7 @@ if (major < 24) {
 const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout', 'fairness', 'waveform'] as const;
 type SectionKey = (typeof SECTION_KEYS)[number];
 /** Order in BENCHMARKS.md: the targets 1-6, then recovery, then the profile. */
-const REPORT_ORDER = ['podcast', 'memory', 'waveform', 'loudness', 'voice', 'throughput', 'api', 'fanout', 'fairness', 'fairness-users', 'recovery', 'profile'];
+const REPORT_ORDER = ['podcast', 'memory', 'waveform', 'loudness', 'voice', 'throughput', 'api', 'quota', 'fanout', 'fairness', 'fairness-users', 'recovery', 'profile'];
 
 const { values } = parseArgs({
   options: {
