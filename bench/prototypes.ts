@@ -28,8 +28,8 @@ export interface Prototype {
 export const PROTOTYPES: Record<string, Prototype> = {
   // The "before" of pipelining (bench/findings.md §10): measured beside the real thing.
   'one-process': {
-    description: 'every job runs as one ffmpeg process, as before pipelining (a job alone on its worker is not split into decoder | encoder)',
-    patches: [{ file: 'src/jobs/worker.js', find: 'const pipelineWhenAlone = availableParallelism() > 1;', replace: 'const pipelineWhenAlone = false;' }],
+    description: 'every job runs as one ffmpeg process, as before pipelining (a long job alone on its worker is not split into decoder | encoder)',
+    patches: [{ file: 'src/media/run.js', find: 'const SPARE_CORES = availableParallelism() > 1;', replace: 'const SPARE_CORES = false;' }],
   },
 };
 
