@@ -141,12 +141,14 @@ export class ProcessingService {
     const id = a.job.assetId;
     const size = asset.size;
     const original = uploadKey(id);
+    const startedAt = performance.now();
     const etag = a.job.etag ?? (await this.storage.head(original))?.etag ?? null;
     const [checked, inputUrl] = await Promise.all([
       checkOriginal((start, end) => this.storage.getRange(original, start, end, etag), size),
       this.storage.presignInternalGet(original, this.config.jobTimeoutSeconds + 120),
     ]);
     if (checked.kind === 'failed') return checked;
+    const checkedAt = performance.now();
     const plan: RunPlanInput = {
       inputUrl, demuxer: checked.demuxer, etag, m4aPath: path.join(workDir, 'audio.m4a'),
       maxDurationSeconds: this.config.maxDurationSeconds, movieTimescale: this.config.movieTimescale,
@@ -168,6 +170,7 @@ export class ProcessingService {
       a.log.info({ code: result.code, reason: result.message }, 'media run failed');
       return result;
     }
+    const ranAt = performance.now();
     const sizes = await renditionSizes(renditions);
     // Store and record side by side. Either may land without the other if
     // the process dies here; the next attempt redoes the work unless both did.
@@ -179,6 +182,9 @@ export class ProcessingService {
       this.assets.moveTo(id, AssetStatus.PROCESSING, doneFields(result, checked.mime, sizes), [AssetStatus.PROCESSING]),
     ]);
     if (!stored && recorded) return retryable('storing the outputs failed');
+    // Where a job's time went, per stage (operators' first question about a slow one).
+    const ms = (from: number, to = performance.now()) => Math.round(to - from);
+    a.log.info({ checkMs: ms(startedAt, checkedAt), mediaMs: ms(checkedAt, ranAt), storeMs: ms(ranAt) }, 'outputs stored');
     // Not recorded: the asset was deleted meanwhile; `finish` finds that out and removes what was written.
     return { kind: 'stored', processes: result.processes ?? 1 };
   }
