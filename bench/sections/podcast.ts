@@ -27,6 +27,18 @@ export interface ServiceRun {
   ffmpegCpuSeconds: number;
   nodeCpuSeconds: number;
   durationSeconds: number | null;
+  /** The job's stages as its worker logged them ('outputs stored'), or null when the line is missing. */
+  stages: StageTimes | null;
+}
+
+export interface StageTimes { checkMs: number; mediaMs: number; storeMs: number }
+
+/** The worker's own account of the job: check (gate), media run, storing and recording. */
+async function stageTimes(logFile: string): Promise<StageTimes | null> {
+  const line = (await readFile(logFile, 'utf8')).split('\n').find((l) => l.includes('"msg":"outputs stored"'));
+  if (!line) return null;
+  const { checkMs, mediaMs, storeMs } = JSON.parse(line) as StageTimes;
+  return { checkMs, mediaMs, storeMs };
 }
 
 export async function serviceRun(
@@ -35,8 +47,10 @@ export async function serviceRun(
   // ffmpeg runs sandboxed (only its job dir is writable, and removed with the
   // job), so a GNU time wrapper could not leave its log for the bench: the
   // worker's process tree, ffmpeg included, is sampled every 100 ms instead.
-  const worker = await ctx.cluster.startService({ role: 'worker', name: label });
+  // At info level the worker logs its stage times: a handful of lines a job.
+  const worker = await ctx.cluster.startService({ role: 'worker', name: label, env: { LOG_LEVEL: 'info' } });
   const sampler = new TreeSampler(worker.pid, 100).start();
+  let run: Omit<ServiceRun, 'stages'>;
   try {
     const id = await upload(ctx.api.url, token, { path: file, contentType: 'audio/mpeg', ...(options ? { options } : {}) }, body);
     const cpu0 = cpuOf(worker.pid)!;
@@ -51,7 +65,7 @@ export async function serviceRun(
     // A fresh worker ran this one job: its count says how.
     const ffmpegProcesses = (await pipelinedTranscodes(worker.url)) > 0 ? 2 : 1;
     const ffmpegPeak = s.peakByComm['ffmpeg'] ?? 0;
-    return {
+    run = {
       processingMs: done.receivedMs - processing.receivedMs,
       // Each process's own peak, summed: never below the tree's real peak,
       // whether or not a sample caught ffmpeg at its largest.
@@ -71,6 +85,7 @@ export async function serviceRun(
     sampler.stop();
     await worker.stop();
   }
+  return { ...run, stages: await stageTimes(worker.logFile) };
 }
 
 interface Variant {
@@ -177,6 +192,9 @@ export async function podcastSection(ctx: BenchContext, opts: { breakdown: boole
   }
 }
 
+const stagesCell = (t: StageTimes | null): string =>
+  t === null || Number.isNaN(t.mediaMs) ? 'n/a' : `${fmt(t.checkMs / 1000, 2)} / ${fmt(t.mediaMs / 1000, 2)} / ${fmt(t.storeMs / 1000, 2)} s`;
+
 const processes = (s: ServiceRun): string => (s.ffmpegProcesses === null ? '' : ` (${s.ffmpegProcesses})`);
 
 /** What the worker ran, from the ffmpeg processes each job started. */
@@ -216,8 +234,11 @@ function report(
     `${fmt((bare[i]!.userSeconds ?? NaN) + (bare[i]!.systemSeconds ?? NaN), 1)} s`,
     `${fmt(s.ffmpegCpuSeconds, 1)} s`,
     `${fmt(s.nodeCpuSeconds, 1)} s`,
+    stagesCell(s.stages),
   ]);
-  podcastRows.push(['**median**', `**${sec(bareMs)}**`, `**${sec(svcMs)}**`, `**${ratio(podcastRatio)}**`, `${fmt(bareCpu, 1)} s`, `${fmt(svcFfmpegCpu, 1)} s`, `${fmt(median(svc.map((s) => s.nodeCpuSeconds)), 1)} s`]);
+  const stageMedian = (k: keyof StageTimes) => median(svc.flatMap((s) => (s.stages ? [s.stages[k]] : [])));
+  podcastRows.push(['**median**', `**${sec(bareMs)}**`, `**${sec(svcMs)}**`, `**${ratio(podcastRatio)}**`, `${fmt(bareCpu, 1)} s`, `${fmt(svcFfmpegCpu, 1)} s`, `${fmt(median(svc.map((s) => s.nodeCpuSeconds)), 1)} s`,
+    stagesCell({ checkMs: stageMedian('checkMs'), mediaMs: stageMedian('mediaMs'), storeMs: stageMedian('storeMs') })]);
   let md =
     `Input: a ${label} speech-like MP3 (stereo, 44.1 kHz, 128 kbit/s CBR, ${fmt(seconds)} s), uploaded through ` +
     `prepareAudioUpload + presigned PUT; the worker reads it over HTTP from the S3 server. Service time = receipt of the ` +
@@ -226,7 +247,10 @@ function report(
     `run in pairs with the service (order alternating). ${svc.length} pairs, each service run in a fresh worker process ` +
     `(\`--role worker\`, default concurrency). The headline ratio is the ratio of the medians; the median of the per-pair ` +
     `ratios is ${ratio(pairedRatio)}.\n\n` +
-    table(['run', 'bare ffmpeg (wall)', 'service PROCESSING→DONE', 'ratio', 'bare ffmpeg CPU', 'worker ffmpeg CPU', 'worker node CPU'], podcastRows) +
+    table(['run', 'bare ffmpeg (wall)', 'service PROCESSING→DONE', 'ratio', 'bare ffmpeg CPU', 'worker ffmpeg CPU', 'worker node CPU', 'check / media run / store (worker log)'], podcastRows) +
+    '\n\nThe last column is the worker\'s own log line for the job (`outputs stored`): the gate (ranged reads, header ' +
+    'probe), the media run (ffmpeg and the analysers, until every output file is written) and storing the outputs with ' +
+    'the database update beside it; deleting the original and publishing DONE follow.' +
     `\n\n${shapeOf(svc)} A 2-hour file's ffmpeg runs at nice 19, its session's scheduler autogroup too (a long job: ` +
     'src/domain/fairness.ts, findings 15); with no other job on the worker that yields only to the node processes.';
   if (variants.length) {
