@@ -9,7 +9,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { type RunningApp, type Role, startApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/config.js';
-import { createLogger } from '../../src/log.js';
+import { createLogger, type Logger } from '../../src/log.js';
 import { type TestDatabase, type TestS3, testDatabase, testS3 } from './services.js';
 
 export interface TestApp {
@@ -43,6 +43,8 @@ export interface TestAppOptions {
    * embedded PostgreSQL and S3.
    */
   developmentAuth?: boolean;
+  /** The app's logger (default: one at LOG_LEVEL); a test that reads log lines passes its own. */
+  logger?: Logger;
 }
 
 /** The env a process of the service needs to join this test's database and bucket. */
@@ -88,7 +90,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     { role: options.role ?? 'all' },
   );
   const config = options.developmentAuth ? { ...parsed, authJwtSecret: null, authDevelopmentSecret: true } : parsed;
-  const app = await startApp(config, options.role ?? 'all', createLogger(config.logLevel));
+  const app = await startApp(config, options.role ?? 'all', options.logger ?? createLogger(config.logLevel));
   const defaultToken = await app.auth.sign('user-a');
   const sockets: Client[] = [];
   return {

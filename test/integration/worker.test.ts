@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { Writable } from 'node:stream';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { pino } from 'pino';
 import { type FixtureKind, expectedSamples, makeAudio, sampleSlack } from '../helpers/fixtures.js';
 import { decodeMono, inspectM4a } from '../helpers/inspect-audio.js';
 import { ASSET, COMPLETE, METRICS_HEADERS, collect, leftoverTmp, metricValue, prepareAndPut, startTestApp, type TestApp } from '../helpers/app.js';
@@ -281,6 +283,27 @@ describe('media worker', () => {
         await bucketHoldsOnly(t, id, []);
         assert.deepEqual(await leftoverTmp(t), []);
       });
+    }
+  });
+});
+
+describe('a finished job in the log', () => {
+  it('logs where its time went: gate, media run and storing, in whole milliseconds (README, logs)', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write: (chunk, _e, done) => (lines.push(String(chunk)), done()) });
+    const t = await startTestApp({ logger: pino({ level: 'info' }, sink) });
+    const dir = await mkdtemp(path.join(tmpdir(), 'audio-fixtures-'));
+    try {
+      const { id, events } = await processFile(t, await makeAudio(dir, { kind: 'mp3', seconds: 3 }));
+      assert.equal(events.at(-1)!.assetUpdated.status, 'DONE');
+      const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'outputs stored' && l.assetId === id);
+      assert.ok(logged, lines.join(''));
+      for (const stage of ['checkMs', 'mediaMs', 'storeMs']) assert.ok(Number.isInteger(logged[stage]) && (logged[stage] as number) >= 0, `${stage}: ${logged[stage]}`);
+      // A 3-s file's ffmpeg alone takes tens of milliseconds.
+      assert.ok((logged.mediaMs as number) > 0, `mediaMs: ${logged.mediaMs}`);
+    } finally {
+      await t.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
