@@ -17,6 +17,7 @@ import { buildPrototype, PROTOTYPES } from './prototypes.js';
 import { apiSection } from './sections/api.js';
 import { fairnessSection } from './sections/fairness.js';
 import { fanoutSection } from './sections/fanout.js';
+import { niceSection } from './sections/nice.js';
 import { podcastSection } from './sections/podcast.js';
 import { loudnessSection } from './sections/loudness.js';
 import { profileSection } from './sections/profile.js';
@@ -31,10 +32,10 @@ if (major < 24) {
   process.exit(2);
 }
 
-const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout', 'fairness', 'waveform'] as const;
+const SECTION_KEYS = ['voice', 'profile', 'throughput', 'podcast', 'loudness', 'recovery', 'api', 'fanout', 'fairness', 'waveform', 'nice'] as const;
 type SectionKey = (typeof SECTION_KEYS)[number];
 /** Order in BENCHMARKS.md: the targets 1-6, then recovery, then the profile. */
-const REPORT_ORDER = ['podcast', 'memory', 'waveform', 'loudness', 'voice', 'throughput', 'api', 'quota', 'fanout', 'fairness', 'fairness-users', 'recovery', 'profile'];
+const REPORT_ORDER = ['podcast', 'memory', 'waveform', 'loudness', 'voice', 'throughput', 'api', 'quota', 'fanout', 'fairness', 'fairness-users', 'nice', 'recovery', 'profile'];
 
 const { values } = parseArgs({
   options: {
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
       fanout: fanoutSection,
       fairness: fairnessSection,
       waveform: waveformSection,
+      nice: niceSection,
     };
     for (const key of sections) {
       if (interrupted) break;
