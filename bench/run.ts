@@ -212,7 +212,7 @@ async function render(all: Record<string, SectionResult>): Promise<string> {
     '## How to run',
     '',
     '```sh',
-    'npm run bench                        # everything (about 20 minutes on 2 CPUs; the 2-hour input is generated once, ~1.5 min)',
+    'npm run bench                        # everything (about 40 minutes on 2 CPUs; the 2-hour input is generated once, ~1.5 min)',
     'npm run bench -- --podcast           # one section: --podcast (targets 1+2), --loudness, --voice, --throughput, --api, --fanout, --fairness, --waveform, --nice, --recovery, --profile',
     'npm run bench -- --only voice,api    # several',
     'npm run bench -- --quick             # shorter inputs, 1 run: checks the bench; writes .data/bench/BENCHMARKS.quick.md',

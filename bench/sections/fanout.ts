@@ -34,9 +34,10 @@ export async function fanoutSection(ctx: BenchContext): Promise<SectionResult[]>
       await w.start();
     });
     const ids = users.map((u) => u.id);
-    // Prove every subscription is live: touch every asset and wait for each event.
-    await ctx.cluster.query(`update audio_asset set progress = null where id = any($1::uuid[])`, [ids]);
-    await Promise.all(watchers.map((w, i) => w.waitFor(ids[i]!, ['AWAITING_UPLOAD'], 30_000)));
+    // Prove every subscription is live: move every asset on and wait for each
+    // event (QUEUED: a one-asset subscriber is never sent AWAITING_UPLOAD, contract).
+    await ctx.cluster.query(`update audio_asset set status = 'QUEUED', progress = null where id = any($1::uuid[])`, [ids]);
+    await Promise.all(watchers.map((w, i) => w.waitFor(ids[i]!, ['QUEUED'], 30_000)));
 
     const bursts: Burst[] = [];
     const burst = async (status: string, round: number, set: string) => {
