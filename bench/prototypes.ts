@@ -31,7 +31,7 @@ export const PROTOTYPES: Record<string, Prototype> = {
     description: 'every job runs as one ffmpeg process, as before pipelining (a long job alone on its worker is not split into decoder | encoder)',
     patches: [{ file: 'src/media/run.js', find: 'const SPARE_CORES = availableParallelism() > 1;', replace: 'const SPARE_CORES = false;' }],
   },
-  // Does a lone long job lose time to its nice 19 (it yields even to the worker's own analysers)? bench/findings.md 21.
+  // Does a lone long job lose time to its nice 19? bench/findings.md 21; the same-run A/B (section nice, findings 22) says no.
   'long-nice-10': {
     description: "a long file's ffmpeg runs at a voice note's nice level (10) instead of 19",
     patches: [{ file: 'src/domain/fairness.js', find: 'export const LONG_JOB_NICE = 19;', replace: 'export const LONG_JOB_NICE = 10;' }],
