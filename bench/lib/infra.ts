@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { Auth } from '../../src/auth/jwt.js';
+import { Storage } from '../../src/storage/s3.js';
 import { freePort } from '../../src/embedded/free-port.js';
 import { startEmbeddedPostgres } from '../../src/embedded/postgres.js';
 import type { S3ChildMessage, S3RequestRecord } from './s3-server.js';
@@ -86,6 +87,14 @@ export interface BenchS3 {
   record(): void;
   take(): Promise<S3RequestRecord[]>;
   stop(): Promise<void>;
+}
+
+/** The product's own storage client on the bench's S3 server (s3rver's built-in account). */
+export function benchStorage(s3: Pick<BenchS3, 'endpoint' | 'bucket'>): Storage {
+  return new Storage({
+    endpoint: s3.endpoint, publicEndpoint: null, bucket: s3.bucket, region: 'us-east-1',
+    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY }, forcePathStyle: true,
+  });
 }
 
 export async function startS3(): Promise<BenchS3> {

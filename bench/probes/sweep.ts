@@ -10,8 +10,7 @@ import { AssetRepository } from '../../src/db/asset.repository.js';
 import { openOrm } from '../../src/db/orm.js';
 import { createLogger } from '../../src/log.js';
 import { SweepService } from '../../src/services/sweep.service.js';
-import { Storage } from '../../src/storage/s3.js';
-import { S3_KEY, benchDatabase, startS3 } from '../lib/infra.js';
+import { S3_KEY, benchDatabase, benchStorage, startS3 } from '../lib/infra.js';
 
 const total = Number(process.argv[2] ?? 100_000);
 // The bucket's mix: results of DONE assets; uploads still awaited; uploads
@@ -55,7 +54,7 @@ const orm = await openOrm(db.url);
 const pool = new pg.Pool({ connectionString: db.url, max: 4 });
 try {
   const credentials = { accessKeyId: S3_KEY, secretAccessKey: S3_KEY };
-  const storage = new Storage({ endpoint: s3.endpoint, publicEndpoint: null, bucket: s3.bucket, region: 'us-east-1', credentials, forcePathStyle: true });
+  const storage = benchStorage(s3);
   const client = new S3Client({
     endpoint: s3.endpoint, region: 'us-east-1', credentials, forcePathStyle: true,
     // s3rver knows no aws-chunked trailers.

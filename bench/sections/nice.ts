@@ -13,9 +13,8 @@ import { PeakReducer } from '../../src/analysis/peaks.js';
 import { WaveformLevelsAnalyser } from '../../src/analysis/waveform-files.js';
 import { LONG_JOB_NICE, VOICE_NOTE_NICE } from '../../src/domain/fairness.js';
 import { runMedia } from '../../src/media/run.js';
-import { Storage } from '../../src/storage/s3.js';
 import { type BenchContext, result } from '../lib/context.js';
-import { S3_KEY } from '../lib/infra.js';
+import { benchStorage } from '../lib/infra.js';
 import { cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
 import { nowMs } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
@@ -29,7 +28,7 @@ async function oneRun(ctx: BenchContext, url: string, nice: number): Promise<Nic
     const cpu = process.cpuUsage();
     const started = nowMs();
     const r = await runMedia({
-      ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG,
+      ffmpegPath: FFMPEG,
       plan: { inputUrl: url, demuxer: 'mp3', etag: null, m4aPath: path.join(dir, 'audio.m4a'), maxDurationSeconds: 14_400, movieTimescale: true },
       // The job's analysers (processing.service.ts jobAnalysers), in its order.
       analysers: [new PeakReducer(), new WaveformLevelsAnalyser(dir), new LoudnessMeter()] as const,
@@ -51,10 +50,7 @@ async function oneRun(ctx: BenchContext, url: string, nice: number): Promise<Nic
 export async function niceSection(ctx: BenchContext): Promise<SectionResult[]> {
   const seconds = ctx.quick ? 300 : 7200;
   const file = ctx.quick ? await cutMp3(await podcastMp3(1200), seconds) : await podcastMp3(seconds);
-  const storage = new Storage({
-    endpoint: ctx.cluster.s3.endpoint, publicEndpoint: null, bucket: ctx.cluster.s3.bucket, region: 'us-east-1',
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY }, forcePathStyle: true,
-  });
+  const storage = benchStorage(ctx.cluster.s3);
   const key = 'bench/nice-ab.mp3';
   const pairs = ctx.quick ? 1 : Math.max(ctx.runs, 4);
   const runs: NiceRun[] = [];

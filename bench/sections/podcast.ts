@@ -8,10 +8,9 @@ import path from 'node:path';
 import { PeakReducer } from '../../src/analysis/peaks.js';
 import { planRun } from '../../src/media/plan.js';
 import { runMedia } from '../../src/media/run.js';
-import { Storage } from '../../src/storage/s3.js';
 import { complete, type ProcessingOptions, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
-import { pipelinedTranscodes, S3_KEY } from '../lib/infra.js';
+import { benchStorage, pipelinedTranscodes } from '../lib/infra.js';
 import { bareTranscodeArgs, cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
 import { cpuOf, timedRun, TreeSampler } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
@@ -101,14 +100,7 @@ interface Variant {
  * every step has a same-minute ratio (this machine's speed drifts).
  */
 async function breakdown(ctx: BenchContext, file: string): Promise<Variant[]> {
-  const storage = new Storage({
-    endpoint: ctx.cluster.s3.endpoint,
-    publicEndpoint: null,
-    bucket: ctx.cluster.s3.bucket,
-    region: 'us-east-1',
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY },
-    forcePathStyle: true,
-  });
+  const storage = benchStorage(ctx.cluster.s3);
   const key = 'bench/podcast-breakdown.mp3';
   await storage.uploadFile({ key, path: file, contentType: 'audio/mpeg' });
   const url = await storage.presignInternalGet(key, 3600);
@@ -129,7 +121,7 @@ async function breakdown(ctx: BenchContext, file: string): Promise<Variant[]> {
     await step("worker's media run (runMedia: nice 10 + prlimit, PCM into the PeakReducer; alone, so decoder | encoder), in the bench process", async () => {
       const started = performance.now();
       const result = await runMedia({
-        ffmpegPath: FFMPEG === 'ffmpeg' ? '/usr/bin/ffmpeg' : FFMPEG, plan, analysers: [new PeakReducer()], headerSeconds: null, longJob: true,
+        ffmpegPath: FFMPEG, plan, analysers: [new PeakReducer()], headerSeconds: null, longJob: true,
         limits: { cpuSeconds: 14_400 }, signal: new AbortController().signal,
       });
       if (result.kind !== 'done') throw new Error(`runMedia ended ${result.kind}: ${result.message}`);

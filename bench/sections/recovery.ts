@@ -3,10 +3,9 @@
 // time from the kill to the DONE event (the other worker finishing it).
 import { readFile } from 'node:fs/promises';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
-import { Storage } from '../../src/storage/s3.js';
 import { complete, upload, Watcher } from '../lib/client.js';
 import { type BenchContext, result } from '../lib/context.js';
-import { S3_KEY, type ServiceProcess, sleep } from '../lib/infra.js';
+import { benchStorage, type ServiceProcess, sleep } from '../lib/infra.js';
 import { cutMp3, podcastMp3 } from '../lib/inputs.js';
 import { nowMs, processTree } from '../lib/proc.js';
 import { type SectionResult, table } from '../lib/report.js';
@@ -28,10 +27,7 @@ export async function recoverySection(ctx: BenchContext): Promise<SectionResult[
   const body = await readFile(file);
   const token = await ctx.token('recovery-user');
   const watcher = new Watcher(ctx.api.url, token);
-  const storage = new Storage({
-    endpoint: ctx.cluster.s3.endpoint, publicEndpoint: null, bucket: ctx.cluster.s3.bucket, region: 'us-east-1',
-    credentials: { accessKeyId: S3_KEY, secretAccessKey: S3_KEY }, forcePathStyle: true,
-  });
+  const storage = benchStorage(ctx.cluster.s3);
   const exists = async (key: string) => {
     try {
       await storage.client.send(new HeadObjectCommand({ Bucket: storage.bucket, Key: key }));
