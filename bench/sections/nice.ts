@@ -8,11 +8,9 @@
 // separate a 5 % effect from the drift (findings 21).
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { LoudnessMeter } from '../../src/analysis/loudness.js';
-import { PeakReducer } from '../../src/analysis/peaks.js';
-import { WaveformLevelsAnalyser } from '../../src/analysis/waveform-files.js';
 import { LONG_JOB_NICE, VOICE_NOTE_NICE } from '../../src/domain/fairness.js';
 import { runMedia } from '../../src/media/run.js';
+import { jobAnalysers } from '../../src/services/processing.service.js';
 import { type BenchContext, result } from '../lib/context.js';
 import { benchStorage } from '../lib/infra.js';
 import { cutMp3, FFMPEG, podcastMp3 } from '../lib/inputs.js';
@@ -30,8 +28,7 @@ async function oneRun(ctx: BenchContext, url: string, nice: number): Promise<Nic
     const r = await runMedia({
       ffmpegPath: FFMPEG,
       plan: { inputUrl: url, demuxer: 'mp3', etag: null, m4aPath: path.join(dir, 'audio.m4a'), maxDurationSeconds: 14_400, movieTimescale: true },
-      // The job's analysers (processing.service.ts jobAnalysers), in its order.
-      analysers: [new PeakReducer(), new WaveformLevelsAnalyser(dir), new LoudnessMeter()] as const,
+      analysers: jobAnalysers(dir),
       headerSeconds: null,
       longJob: true,
       limits: { cpuSeconds: 14_400, nice },

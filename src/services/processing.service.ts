@@ -64,7 +64,7 @@ const PROGRESS_INTERVAL_MS = 250;
 const PROGRESS_QUIET_START_MS = 1000;
 
 /** The analysers of one job, created fresh for it; their results arrive in Done.analyses in this order. */
-function jobAnalysers(workDir: string) {
+export function jobAnalysers(workDir: string) {
   return [new PeakReducer(), new WaveformLevelsAnalyser(workDir), new LoudnessMeter()] as const satisfies readonly PcmAnalyser[];
 }
 type JobDone = Done<AnalysesOf<ReturnType<typeof jobAnalysers>>>;
